@@ -12,7 +12,16 @@ public sealed class FileLock : IDisposable
 
     public static FileLock? TryAcquire(string path)
     {
-        var fs = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite);
+        FileStream fs;
+        try
+        {
+            fs = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.ReadWrite);
+        }
+        catch (IOException)
+        {
+            // .NET's own advisory lock on open already says another process holds it.
+            return null;
+        }
         SafeFileHandle h = fs.SafeFileHandle;
         if (Sys.Flock((int)h.DangerousGetHandle(), Sys.LOCK_EX | Sys.LOCK_NB) != 0)
         {

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Berth runs on (runc, nftables, iproute2, busybox-static, tini) when missing.
+set -euo pipefail
+need=()
+command -v runc >/dev/null 2>&1 || need+=(runc)
+command -v nft >/dev/null 2>&1 || need+=(nftables)
+command -v iptables >/dev/null 2>&1 || need+=(iptables)
+command -v ip >/dev/null 2>&1 || need+=(iproute2)
+command -v ps >/dev/null 2>&1 || need+=(procps)
+command -v nsenter >/dev/null 2>&1 || need+=(util-linux)
+[ -x /bin/busybox ] || need+=(busybox-static)
+[ -x /usr/bin/tini-static ] || need+=(tini)
+command -v tmux >/dev/null 2>&1 || need+=(tmux)
+command -v curl >/dev/null 2>&1 || need+=(curl)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "installing: ${need[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi

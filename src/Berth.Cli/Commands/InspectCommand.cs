@@ -1,0 +1,90 @@
+using System.Text.Json.Nodes;
+using Berth.Cli.CommandLine;
+using Berth.Cli.Templates;
+using Berth.Client;
+
+namespace Berth.Cli.Commands;
+
+internal static class InspectCommand
+{
+    private delegate Task<JsonNode> Inspector(CliContext ctx, string name, ParsedArgs args);
+
+    private static readonly (string Type, Inspector Inspect)[] Inspectors =
+    [
+        ("container", async (ctx, n, a) => (await ctx.Client.ContainerInspectAsync(n, new ContainerInspectOptions { Size = a.GetBool("size") }).ConfigureAwait(false)).Raw),
+        ("image", async (ctx, n, _) => (await ctx.Client.ImageInspectAsync(n).ConfigureAwait(false)).Raw),
+        ("network", async (ctx, n, _) => (await ctx.Client.NetworkInspectAsync(n).ConfigureAwait(false)).Raw),
+        ("volume", async (ctx, n, _) => (await ctx.Client.VolumeInspectAsync(n).ConfigureAwait(false)).Raw),
+    ];
+
+    public static Task<int> InspectAnyAsync(CliContext ctx, ParsedArgs args)
+    {
+        var type = args.Get("type");
+        if (type is not null && Inspectors.All(i => i.Type != type))
+        {
+            throw new ExitException(1, $"\"{type}\" is not a valid value for --type");
+        }
+        return RunAsync(ctx, args, type, notFound: n => $"Error: No such object: {n}");
+    }
+
+    public static Task<int> InspectContainersAsync(CliContext ctx, ParsedArgs args) => RunAsync(ctx, args, "container", notFound: null);
+
+    public static Task<int> InspectImagesAsync(CliContext ctx, ParsedArgs args) => RunAsync(ctx, args, "image", notFound: null);
+
+    public static Task<int> InspectNetworksAsync(CliContext ctx, ParsedArgs args) => RunAsync(ctx, args, "network", notFound: null);
+
+    public static Task<int> InspectVolumesAsync(CliContext ctx, ParsedArgs args) => RunAsync(ctx, args, "volume", notFound: null);
+
+    private static async Task<int> RunAsync(CliContext ctx, ParsedArgs args, string? type, Func<string, string>? notFound)
+    {
+        var found = new List<JsonNode>();
+        var errors = new List<string>();
+        foreach (var name in args.Positionals)
+        {
+            JsonNode? obj = null;
+            string? error = null;
+            foreach (var (t, inspect) in Inspectors)
+            {
+                if (type is not null && t != type)
+                {
+                    continue;
+                }
+                try
+                {
+                    obj = await inspect(ctx, name, args).ConfigureAwait(false);
+                    break;
+                }
+                catch (DockerApiException e) when (e.IsNotFound)
+                {
+                    error ??= $"Error response from daemon: {e.Message}";
+                }
+            }
+            if (obj is not null)
+            {
+                found.Add(obj);
+            }
+            else
+            {
+                errors.Add(notFound is not null && type is null ? notFound(name) : (error ?? $"No such object: {name}"));
+            }
+        }
+        var format = args.Get("format");
+        if (format is null || OutputFormat.IsJson(format))
+        {
+            ctx.Out.WriteLine(Support.IndentedArray(found));
+        }
+        else
+        {
+            var template = GoTemplate.Parse(format);
+            foreach (var obj in found)
+            {
+                ctx.Out.WriteLine(template.Execute(obj));
+            }
+        }
+        foreach (var e in errors)
+        {
+            ctx.Err.WriteLine(e);
+        }
+        return errors.Count > 0 ? 1 : 0;
+    }
+}

@@ -1,0 +1,47 @@
+namespace Berth.Content;
+
+/// <summary>OCI image-spec and Docker schema2 media types.</summary>
+public static class MediaTypes
+{
+    public const string OciManifest = "application/vnd.oci.image.manifest.v1+json";
+    public const string OciIndex = "application/vnd.oci.image.index.v1+json";
+    public const string OciConfig = "application/vnd.oci.image.config.v1+json";
+    public const string OciLayer = "application/vnd.oci.image.layer.v1.tar";
+    public const string OciLayerGzip = "application/vnd.oci.image.layer.v1.tar+gzip";
+    public const string OciLayerZstd = "application/vnd.oci.image.layer.v1.tar+zstd";
+    public const string OciLayerNonDistributable = "application/vnd.oci.image.layer.nondistributable.v1.tar";
+    public const string OciLayerNonDistributableGzip = "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip";
+    public const string OciEmpty = "application/vnd.oci.empty.v1+json";
+
+    public const string DockerManifest = "application/vnd.docker.distribution.manifest.v2+json";
+    public const string DockerManifestList = "application/vnd.docker.distribution.manifest.list.v2+json";
+    public const string DockerConfig = "application/vnd.docker.container.image.v1+json";
+    public const string DockerLayer = "application/vnd.docker.image.rootfs.diff.tar";
+    public const string DockerLayerGzip = "application/vnd.docker.image.rootfs.diff.tar.gzip";
+    public const string DockerLayerForeignGzip = "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip";
+
+    public static bool IsManifest(string mediaType) => mediaType is OciManifest or DockerManifest;
+
+    public static bool IsIndex(string mediaType) => mediaType is OciIndex or DockerManifestList;
+
+    public static bool IsConfig(string mediaType) => mediaType is OciConfig or DockerConfig;
+
+    public static bool IsLayer(string mediaType) => mediaType is OciLayer or OciLayerGzip or OciLayerZstd
+        or OciLayerNonDistributable or OciLayerNonDistributableGzip
+        or DockerLayer or DockerLayerGzip or DockerLayerForeignGzip;
+
+    /// <summary>The compression a layer media type declares.</summary>
+    public static LayerCompression CompressionOf(string mediaType) => mediaType switch
+    {
+        OciLayerGzip or OciLayerNonDistributableGzip or DockerLayerGzip or DockerLayerForeignGzip => LayerCompression.Gzip,
+        OciLayerZstd => LayerCompression.Zstd,
+        _ => LayerCompression.None,
+    };
+}
+
+public enum LayerCompression
+{
+    None,
+    Gzip,
+    Zstd,
+}

@@ -1,0 +1,138 @@
+using Berth.Api;
+
+namespace Berth.Daemon.Containers;
+
+/// <summary>Translates container records into the API's inspect and list shapes.</summary>
+internal static class ContainerViews
+{
+    public static string StatusWord(ContainerStatus s) => s switch
+    {
+        ContainerStatus.Created => "created",
+        ContainerStatus.Running => "running",
+        ContainerStatus.Paused => "paused",
+        ContainerStatus.Restarting => "restarting",
+        ContainerStatus.Removing => "removing",
+        ContainerStatus.Exited => "exited",
+        _ => "dead",
+    };
+
+    public static string StatusText(ContainerRecord r, DateTimeOffset now) => r.Status switch
+    {
+        ContainerStatus.Running => $"Up {HumanTime.Duration(now - (r.StartedAt ?? now))}",
+        ContainerStatus.Paused => $"Up {HumanTime.Duration(now - (r.StartedAt ?? now))} (Paused)",
+        ContainerStatus.Restarting => $"Restarting ({r.ExitCode}) {HumanTime.Duration(now - (r.FinishedAt ?? now))} ago",
+        ContainerStatus.Exited when r.HasBeenStarted => $"Exited ({r.ExitCode}) {HumanTime.Duration(now - (r.FinishedAt ?? now))} ago",
+        ContainerStatus.Removing => "Removal In Progress",
+        ContainerStatus.Dead => "Dead",
+        _ => "Created",
+    };
+
+    public static List<MountPoint> MountPoints(ContainerRecord r) => r.Mounts.Select(m => new MountPoint
+    {
+        Type = m.Type,
+        Name = m.Type == "volume" ? m.Name : null,
+        Source = m.Type == "tmpfs" ? "" : m.Source,
+        Destination = m.Destination,
+        Driver = m.Type == "volume" ? "local" : null,
+        Mode = m.Mode,
+        RW = m.RW,
+        Propagation = m.Type == "bind" ? m.Propagation : "",
+    }).ToList();
+
+    public static Dictionary<string, EndpointSettings> Networks(ContainerRecord r, string bridgeNetworkId)
+    {
+        var mode = r.HostConfig.NetworkMode ?? "bridge";
+        var name = mode == "default" ? "bridge" : mode;
+        var ep = r.Endpoint;
+        return new Dictionary<string, EndpointSettings>
+        {
+            [name] = new EndpointSettings
+            {
+                NetworkID = name == "bridge" ? bridgeNetworkId : ep?.NetworkId ?? "",
+                EndpointID = ep?.EndpointId ?? "",
+                Gateway = ep?.Gateway ?? "",
+                IPAddress = ep?.IPv4 ?? "",
+                IPPrefixLen = ep?.PrefixLen ?? 0,
+                MacAddress = ep?.MacAddress ?? "",
+            },
+        };
+    }
+
+    public static ContainerInspectResponse Inspect(ContainerRecord r, ContainerPaths paths, string bridgeNetworkId, long? sizeRw, long? sizeRootFs)
+    {
+        var ep = r.Endpoint;
+        var ports = new Dictionary<string, IReadOnlyList<PortBinding>?>();
+        foreach (var p in (r.Config.ExposedPorts ?? []).Keys) ports[p] = null;
+        return new ContainerInspectResponse
+        {
+            Id = r.Id,
+            Created = HumanTime.Rfc3339(r.Created),
+            Path = r.Path,
+            Args = r.Args,
+            State = new ContainerState
+            {
+                Status = StatusWord(r.Status),
+                Running = r.IsRunning,
+                Paused = r.Status == ContainerStatus.Paused,
+                Restarting = r.Status == ContainerStatus.Restarting,
+                OOMKilled = r.OomKilled,
+                Dead = r.Status == ContainerStatus.Dead,
+                Pid = r.Pid,
+                ExitCode = r.ExitCode,
+                Error = r.Error,
+                StartedAt = HumanTime.Rfc3339(r.StartedAt),
+                FinishedAt = HumanTime.Rfc3339(r.FinishedAt),
+            },
+            Image = r.ImageId,
+            ResolvConfPath = paths.ResolvConfFile(r.Id),
+            HostnamePath = paths.HostnameFile(r.Id),
+            HostsPath = paths.HostsFile(r.Id),
+            LogPath = paths.LogFile(r.Id),
+            Name = r.Name,
+            RestartCount = r.RestartCount,
+            Driver = r.Driver,
+            HostConfig = r.HostConfig,
+            GraphDriver = new DriverData { Name = r.Driver, Data = new Dictionary<string, string> { ["MergedDir"] = paths.Rootfs(r.Id) } },
+            SizeRw = sizeRw,
+            SizeRootFs = sizeRootFs,
+            Mounts = MountPoints(r),
+            Config = r.Config with { Image = r.ImageRef },
+            NetworkSettings = new NetworkSettings
+            {
+                Bridge = "",
+                SandboxID = r.SandboxKey is null ? "" : r.Id,
+                SandboxKey = r.SandboxKey ?? "",
+                Ports = ports,
+                Gateway = ep?.Gateway ?? "",
+                IPAddress = ep?.IPv4 ?? "",
+                IPPrefixLen = ep?.PrefixLen ?? 0,
+                MacAddress = ep?.MacAddress ?? "",
+                EndpointID = ep?.EndpointId ?? "",
+                Networks = Networks(r, bridgeNetworkId),
+            },
+        };
+    }
+
+    public static ContainerSummary Summary(ContainerRecord r, string bridgeNetworkId, DateTimeOffset now, long? sizeRw, long? sizeRootFs)
+    {
+        var cmd = string.Join(' ', new[] { r.Path }.Concat(r.Args));
+        return new ContainerSummary
+        {
+            Id = r.Id,
+            Names = [r.Name],
+            Image = r.ImageRef,
+            ImageID = r.ImageId,
+            Command = cmd,
+            Created = r.Created.ToUnixTimeSeconds(),
+            Ports = [],
+            SizeRw = sizeRw,
+            SizeRootFs = sizeRootFs,
+            Labels = r.Config.Labels ?? new Dictionary<string, string>(),
+            State = StatusWord(r.Status),
+            Status = StatusText(r, now),
+            HostConfig = new ContainerSummaryHostConfig { NetworkMode = r.HostConfig.NetworkMode ?? "bridge" },
+            NetworkSettings = new ContainerSummaryNetworkSettings { Networks = Networks(r, bridgeNetworkId) },
+            Mounts = MountPoints(r),
+        };
+    }
+}

@@ -1,0 +1,34 @@
+using Berth.Core;
+
+namespace Berth.Daemon.Containers;
+
+/// <summary>Signal names and numbers as <c>docker kill -s</c> accepts them (SIGTERM, TERM, 15).</summary>
+internal static class Signals
+{
+    private static readonly Dictionary<string, int> ByName = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["HUP"] = 1, ["INT"] = 2, ["QUIT"] = 3, ["ILL"] = 4, ["TRAP"] = 5, ["ABRT"] = 6, ["IOT"] = 6, ["BUS"] = 7,
+        ["FPE"] = 8, ["KILL"] = 9, ["USR1"] = 10, ["SEGV"] = 11, ["USR2"] = 12, ["PIPE"] = 13, ["ALRM"] = 14,
+        ["TERM"] = 15, ["STKFLT"] = 16, ["CHLD"] = 17, ["CONT"] = 18, ["STOP"] = 19, ["TSTP"] = 20, ["TTIN"] = 21,
+        ["TTOU"] = 22, ["URG"] = 23, ["XCPU"] = 24, ["XFSZ"] = 25, ["VTALRM"] = 26, ["PROF"] = 27, ["WINCH"] = 28,
+        ["IO"] = 29, ["POLL"] = 29, ["PWR"] = 30, ["SYS"] = 31,
+    };
+
+    public static int Parse(string s)
+    {
+        if (int.TryParse(s, out var n))
+        {
+            if (n is < 1 or > 64) throw BerthException.Invalid($"Invalid signal: {s}");
+            return n;
+        }
+        var name = s.StartsWith("SIG", StringComparison.OrdinalIgnoreCase) ? s[3..] : s;
+        if (name.StartsWith("RTMIN", StringComparison.OrdinalIgnoreCase) || name.StartsWith("RTMAX", StringComparison.OrdinalIgnoreCase))
+        {
+            bool min = name.StartsWith("RTMIN", StringComparison.OrdinalIgnoreCase);
+            var rest = name[5..];
+            int off = rest.Length == 0 ? 0 : int.TryParse(rest, out var o) ? o : throw BerthException.Invalid($"Invalid signal: {s}");
+            return min ? 34 + off : 64 + off;
+        }
+        return ByName.TryGetValue(name, out var v) ? v : throw BerthException.Invalid($"Invalid signal: {s}");
+    }
+}

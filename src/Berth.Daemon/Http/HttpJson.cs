@@ -1,0 +1,122 @@
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+using Berth.Api;
+using Berth.Core;
+
+namespace Berth.Daemon.Http;
+
+/// <summary>Reading request bodies and writing JSON answers, bounded and source-generated.</summary>
+internal static class HttpJson
+{
+    /// <summary>Request bodies that are JSON documents are small; a bigger one is refused, not buffered.</summary>
+    public const int MaxJsonBody = 4 * 1024 * 1024;
+
+    public static async Task<T?> ReadAsync<T>(HttpContext ctx, JsonTypeInfo<T> type) where T : class
+    {
+        if (ctx.Request.ContentLength > MaxJsonBody)
+            throw new BerthException(ErrorKind.InvalidArgument, $"request body too large (more than {MaxJsonBody} bytes)");
+        using var ms = new MemoryStream();
+        var buf = new byte[16384];
+        int n;
+        while ((n = await ctx.Request.Body.ReadAsync(buf, ctx.RequestAborted)) > 0)
+        {
+            if (ms.Length + n > MaxJsonBody)
+                throw new BerthException(ErrorKind.InvalidArgument, $"request body too large (more than {MaxJsonBody} bytes)");
+            ms.Write(buf, 0, n);
+        }
+        if (ms.Length == 0) return null;
+        try
+        {
+            return JsonSerializer.Deserialize(ms.GetBuffer().AsSpan(0, (int)ms.Length), type);
+        }
+        catch (JsonException e)
+        {
+            throw new BerthException(ErrorKind.InvalidArgument, $"invalid JSON: {e.Message}");
+        }
+    }
+
+    public static async Task WriteAsync<T>(HttpContext ctx, T value, JsonTypeInfo<T> type, int status = 200)
+    {
+        ctx.Response.StatusCode = status;
+        ctx.Response.ContentType = "application/json";
+        var bytes = JsonSerializer.SerializeToUtf8Bytes(value, type);
+        ctx.Response.ContentLength = bytes.Length + 1;
+        await ctx.Response.Body.WriteAsync(bytes, ctx.RequestAborted);
+        await ctx.Response.Body.WriteAsync("\n"u8.ToArray(), ctx.RequestAborted);
+    }
+
+    public static Task WriteErrorAsync(HttpContext ctx, int status, string message) =>
+        WriteAsync(ctx, new ErrorResponse { Message = message }, ApiJsonContext.Default.ErrorResponse, status);
+
+    public static int StatusOf(ErrorKind kind) => kind switch
+    {
+        ErrorKind.InvalidArgument => 400,
+        ErrorKind.Unauthorized => 401,
+        ErrorKind.Forbidden => 403,
+        ErrorKind.NotFound => 404,
+        ErrorKind.Conflict => 409,
+        ErrorKind.NotModified => 304,
+        ErrorKind.NotImplemented => 501,
+        ErrorKind.Unavailable => 503,
+        _ => 500,
+    };
+
+    /// <summary>The one place errors become HTTP: typed errors keep their class, anything else is a 500 without a stack trace.</summary>
+    public static async Task ErrorMiddleware(HttpContext ctx, RequestDelegate next)
+    {
+        try
+        {
+            await next(ctx);
+        }
+        catch (Exception e) when (!ctx.Response.HasStarted)
+        {
+            var (status, message) = e switch
+            {
+                BerthException be => (StatusOf(be.Kind), be.Message),
+                FormatException or JsonException or ArgumentException => (400, e.Message),
+                BadHttpRequestException bre => (bre.StatusCode, bre.Message),
+                OperationCanceledException when ctx.RequestAborted.IsCancellationRequested => (499, "request cancelled"),
+                _ => (500, e.Message),
+            };
+            if (status >= 500)
+                ctx.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("Berth.Api")
+                    .LogError(e, "{Method} {Path} failed", ctx.Request.Method, ctx.Request.Path);
+            if (status == 304) { ctx.Response.StatusCode = 304; return; }
+            await WriteErrorAsync(ctx, status, message);
+        }
+    }
+
+    public static bool QueryBool(this HttpRequest req, string name, bool dflt = false)
+    {
+        var v = req.Query[name].ToString();
+        if (string.IsNullOrEmpty(v)) return dflt;
+        return v switch
+        {
+            "1" or "true" or "True" or "TRUE" => true,
+            "0" or "false" or "False" or "FALSE" => false,
+            _ => throw new BerthException(ErrorKind.InvalidArgument, $"invalid boolean value for \"{name}\": \"{v}\""),
+        };
+    }
+
+    public static int? QueryInt(this HttpRequest req, string name)
+    {
+        var v = req.Query[name].ToString();
+        if (string.IsNullOrEmpty(v)) return null;
+        if (!int.TryParse(v, out var i))
+            throw new BerthException(ErrorKind.InvalidArgument, $"invalid value for \"{name}\": \"{v}\"");
+        return i;
+    }
+
+    public static string? QueryString(this HttpRequest req, string name)
+    {
+        var v = req.Query[name].ToString();
+        return string.IsNullOrEmpty(v) ? null : v;
+    }
+
+    public static Filters QueryFilters(this HttpRequest req)
+    {
+        try { return Filters.Parse(req.QueryString("filters")); }
+        catch (JsonException e) { throw new BerthException(ErrorKind.InvalidArgument, $"invalid filters: {e.Message}"); }
+        catch (FormatException e) { throw new BerthException(ErrorKind.InvalidArgument, e.Message); }
+    }
+}

@@ -1,0 +1,113 @@
+using Berth.Api;
+using Berth.Daemon.Containers;
+using Berth.Daemon.Http;
+using Berth.Images;
+
+namespace Berth.Daemon.Routers;
+
+/// <summary>Translates image records into the API's list, inspect and history shapes.</summary>
+internal static class ImageViews
+{
+    public static List<ImageSummary> List(ImageStore images, Filters f, bool all, Func<string, int> containerCount)
+    {
+        var dangling = f.Get("dangling").FirstOrDefault();
+        if (dangling is not (null or "true" or "false" or "1" or "0"))
+            throw Core.BerthException.Invalid($"invalid filter 'dangling={dangling}'");
+        var before = f.Get("before").Select(x => images.Resolve(x)?.Created).FirstOrDefault();
+        var since = f.Get("since").Select(x => images.Resolve(x)?.Created).FirstOrDefault();
+        var until = f.Get("until").Select(x => TimeParam.Parse(x)).FirstOrDefault();
+        return images.List()
+            .Where(i => dangling is null || (dangling is "true" or "1") == (i.RepoTags.Count == 0))
+            .Where(i => !f.Has("reference") || f.Get("reference").Any(r => i.RepoTags.Any(t => ReferenceMatches(t, r))))
+            .Where(i => ContainerFilter.LabelsMatch(i.Labels, f.Get("label")))
+            .Where(i => before is null || i.Created < before)
+            .Where(i => since is null || i.Created > since)
+            .Where(i => until is null || i.Created < until)
+            .OrderByDescending(i => i.Created)
+            .Select(i => new ImageSummary
+            {
+                Id = i.Id,
+                RepoTags = i.RepoTags,
+                RepoDigests = i.RepoDigests,
+                Created = i.Created?.ToUnixTimeSeconds() ?? 0,
+                Size = i.Size,
+                Labels = i.Labels.ToDictionary(),
+                Containers = containerCount(i.Id),
+            })
+            .ToList();
+    }
+
+    /// <summary>Docker's reference filter: a glob on the familiar name, with or without the tag.</summary>
+    private static bool ReferenceMatches(string repoTag, string pattern)
+    {
+        var repo = repoTag[..repoTag.LastIndexOf(':')];
+        return Glob(repoTag, pattern) || Glob(repo, pattern);
+    }
+
+    private static bool Glob(string s, string pattern)
+    {
+        var rx = "^" + System.Text.RegularExpressions.Regex.Escape(pattern).Replace("\\*", "[^/]*").Replace("\\?", "[^/]") + "$";
+        return System.Text.RegularExpressions.Regex.IsMatch(s, rx);
+    }
+
+    public static ImageInspectResponse Inspect(ImageStore images, ImageRecord i)
+    {
+        var cfg = images.GetConfig(i);
+        var c = cfg.Config;
+        var comment = i.History.LastOrDefault()?.Comment ?? "";
+        return new ImageInspectResponse
+        {
+            Id = i.Id,
+            RepoTags = i.RepoTags,
+            RepoDigests = i.RepoDigests,
+            Comment = comment,
+            Created = HumanTime.Rfc3339(cfg.Created ?? i.Created),
+            Author = cfg.Author ?? "",
+            Config = new ContainerConfig
+            {
+                User = c?.User ?? "",
+                Env = c?.Env,
+                Cmd = c?.Cmd,
+                Entrypoint = c?.Entrypoint,
+                WorkingDir = c?.WorkingDir ?? "",
+                Labels = c?.Labels?.ToDictionary(),
+                StopSignal = c?.StopSignal,
+                ExposedPorts = c?.ExposedPorts?.ToDictionary(kv => kv.Key, _ => new EmptyObject()),
+                Volumes = c?.Volumes?.ToDictionary(kv => kv.Key, _ => new EmptyObject()),
+                OnBuild = c?.OnBuild,
+                Shell = c?.Shell,
+                ArgsEscaped = c?.ArgsEscaped,
+            },
+            Architecture = cfg.Architecture,
+            Variant = cfg.Variant,
+            Os = cfg.Os,
+            Size = i.Size,
+            GraphDriver = new DriverData { Name = "overlay2" },
+            RootFS = new RootFs { Type = "layers", Layers = i.Layers.Select(l => l.ToString()).ToList() },
+            Metadata = new ImageMetadata(),
+        };
+    }
+
+    public static List<ImageHistoryItem> History(ImageStore images, ImageRecord i)
+    {
+        var result = new List<ImageHistoryItem>();
+        int layer = i.LayerBlobs.Count - 1;
+        var history = i.History.Count > 0 ? i.History : [new Content.HistoryEntry()];
+        for (int h = history.Count - 1; h >= 0; h--)
+        {
+            var e = history[h];
+            long size = 0;
+            if (e.EmptyLayer != true && layer >= 0) size = i.LayerBlobs[layer--].Size;
+            result.Add(new ImageHistoryItem
+            {
+                Id = h == history.Count - 1 ? i.Id : "<missing>",
+                Created = e.Created?.ToUnixTimeSeconds() ?? i.Created?.ToUnixTimeSeconds() ?? 0,
+                CreatedBy = e.CreatedBy ?? "",
+                Tags = h == history.Count - 1 ? i.RepoTags : null,
+                Size = size,
+                Comment = e.Comment ?? "",
+            });
+        }
+        return result;
+    }
+}

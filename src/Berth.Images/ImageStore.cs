@@ -1,0 +1,511 @@
+using System.Formats.Tar;
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Text.Json;
+using Berth.Content;
+using Berth.Core;
+using Berth.Storage;
+
+namespace Berth.Images;
+
+/// <summary>
+/// Images by ID and by name. Every image is a config blob (whose digest is the image ID, as in Docker), a manifest
+/// blob and layer blobs in the content store; names live in one index file (<c>root/index.json</c>, written
+/// atomically) mapping normalized references to image IDs. Unpacking turns layers into committed snapshots
+/// named by chain ID, so a layer shared by several images is unpacked once.
+/// </summary>
+public sealed class ImageStore
+{
+    private readonly string _indexPath;
+    private readonly IContentStore _content;
+    private readonly ISnapshotter _snapshotter;
+    private readonly TimeProvider _time;
+
+    // Guards _images, _refs and every write of index.json.
+    private readonly Lock _lock = new();
+    private readonly Dictionary<string, LoadedImage> _images = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _refs = new(StringComparer.Ordinal);
+
+    // Guards _unpacking: the in-flight unpack of each chain ID, so concurrent unpacks of one layer share the work.
+    private readonly Lock _unpackLock = new();
+    private readonly Dictionary<string, Task> _unpacking = new(StringComparer.Ordinal);
+
+    private sealed record LoadedImage(ImageConfig Config, ImageManifest Manifest, Digest ManifestDigest, Digest ConfigDigest);
+
+    public ImageStore(string root, IContentStore content, ISnapshotter snapshotter, TimeProvider? time = null)
+    {
+        Directory.CreateDirectory(root);
+        _indexPath = Path.Combine(Path.GetFullPath(root), "index.json");
+        _content = content;
+        _snapshotter = snapshotter;
+        _time = time ?? TimeProvider.System;
+        Load();
+    }
+
+    private void Load()
+    {
+        if (!File.Exists(_indexPath)) return;
+        var index = JsonSerializer.Deserialize(File.ReadAllBytes(_indexPath), ImagesJsonContext.Default.ImageIndexFile) ?? new();
+        foreach (var (id, entry) in index.Images)
+        {
+            // An image whose blobs are gone (a crash during delete) is dropped rather than half-loaded.
+            if (!Digest.TryParse(id, out var configDigest) || !Digest.TryParse(entry.Manifest, out var manifestDigest)) continue;
+            if (!_content.Exists(configDigest) || !_content.Exists(manifestDigest)) continue;
+            _images[id] = new LoadedImage(
+                ImageConfig.Parse(ReadBlob(configDigest)),
+                ImageManifest.Parse(ReadBlob(manifestDigest)),
+                manifestDigest, configDigest);
+        }
+        foreach (var (r, id) in index.Refs)
+            if (_images.ContainsKey(id)) _refs[r] = id;
+    }
+
+    private byte[] ReadBlob(Digest d)
+    {
+        using var s = _content.OpenRead(d);
+        using var ms = new MemoryStream();
+        s.CopyTo(ms);
+        return ms.ToArray();
+    }
+
+    private void SaveLocked()
+    {
+        var file = new ImageIndexFile
+        {
+            Images = _images.ToDictionary(kv => kv.Key, kv => new ImageIndexEntry { Manifest = kv.Value.ManifestDigest.ToString() }, StringComparer.Ordinal),
+            Refs = new Dictionary<string, string>(_refs, StringComparer.Ordinal),
+        };
+        AtomicFile.WriteAllBytes(_indexPath, JsonSerializer.SerializeToUtf8Bytes(file, ImagesJsonContext.Default.ImageIndexFile));
+    }
+
+    // ---- lookup ----
+
+    /// <summary>
+    /// Finds an image by full or familiar name (<c>busybox</c>, <c>busybox:latest</c>,
+    /// <c>docker.io/library/busybox:latest</c>), by ID (<c>sha256:…</c> or bare hex) or by a unique ID prefix.
+    /// </summary>
+    public ImageRecord? Resolve(string nameOrId)
+    {
+        lock (_lock)
+        {
+            var id = ResolveIdLocked(nameOrId);
+            return id is null ? null : ToRecordLocked(id);
+        }
+    }
+
+    private string? ResolveIdLocked(string nameOrId)
+    {
+        if (string.IsNullOrEmpty(nameOrId)) return null;
+        if (Digest.TryParse(nameOrId, out var d)) return _images.ContainsKey(d.ToString()) ? d.ToString() : null;
+        if (nameOrId.Length == 64 && Digest.TryParse("sha256:" + nameOrId, out d)) return _images.ContainsKey(d.ToString()) ? d.ToString() : null;
+        if (ImageReference.TryParse(nameOrId, out var r) && _refs.TryGetValue(r.ToString(), out var byName)) return byName;
+        // Docker falls back to a short ID: any unambiguous prefix of the hex.
+        var prefix = nameOrId.StartsWith("sha256:", StringComparison.Ordinal) ? nameOrId[7..] : nameOrId;
+        if (prefix.Length == 0 || !prefix.All(char.IsAsciiHexDigitLower)) return null;
+        string? found = null;
+        foreach (var id in _images.Keys)
+        {
+            if (!id.AsSpan(7).StartsWith(prefix, StringComparison.Ordinal)) continue;
+            if (found is not null) return null; // ambiguous
+            found = id;
+        }
+        return found;
+    }
+
+    public IReadOnlyList<ImageRecord> List()
+    {
+        lock (_lock)
+            return _images.Keys.Select(ToRecordLocked).OrderByDescending(r => r.Created).ToList();
+    }
+
+    public ImageConfig GetConfig(ImageRecord image)
+    {
+        lock (_lock)
+            return _images.TryGetValue(image.Id, out var img) ? img.Config : throw BerthException.NotFound($"No such image: {image.Id}");
+    }
+
+    private ImageRecord ToRecordLocked(string id)
+    {
+        var img = _images[id];
+        var tags = _refs.Where(kv => kv.Value == id)
+            .Select(kv => ImageReference.ParseNormalized(kv.Key))
+            .Where(r => r.Tag is not null)
+            .Select(r => r.FamiliarString)
+            .Order(StringComparer.Ordinal)
+            .ToList();
+        var diffIds = img.Config.RootFs.DiffIds.Select(Digest.Parse).ToList();
+        var chains = ChainIds(diffIds);
+        return new ImageRecord
+        {
+            Id = id,
+            RepoTags = tags,
+            Created = img.Config.Created,
+            Size = img.Manifest.Layers.Sum(l => l.Size),
+            ConfigDigest = img.ConfigDigest,
+            ManifestDigest = img.ManifestDigest,
+            LayerBlobs = img.Manifest.Layers.Select(l => l.ToDescriptor()).ToList(),
+            Layers = diffIds,
+            ChainId = chains.Count > 0 ? chains[^1] : null,
+            Labels = img.Config.Config?.Labels ?? new Dictionary<string, string>(),
+            History = img.Config.History ?? [],
+            Architecture = img.Config.Architecture,
+            Os = img.Config.Os,
+        };
+    }
+
+    /// <summary>OCI chain IDs: chain(1) = diffID(1); chain(n) = sha256(chain(n-1) + " " + diffID(n)).</summary>
+    public static IReadOnlyList<string> ChainIds(IReadOnlyList<Digest> diffIds)
+    {
+        var result = new List<string>(diffIds.Count);
+        string? prev = null;
+        foreach (var d in diffIds)
+        {
+            prev = prev is null ? d.ToString() : Digest.FromBytes(Encoding.UTF8.GetBytes($"{prev} {d}")).ToString();
+            result.Add(prev);
+        }
+        return result;
+    }
+
+    // ---- import / tag ----
+
+    /// <summary>
+    /// <c>docker import</c>: the tar (plain or gzip) becomes the single layer of a new image whose config carries
+    /// the given changes. Each import gets its own creation time, hence its own ID.
+    /// </summary>
+    public async Task<ImageRecord> ImportAsync(Stream tarOrGz, ImportOptions options, CancellationToken ct)
+    {
+        ImageReference? tag = options.Tag is { Length: > 0 } t ? ParseTag(t) : null;
+        var runConfig = ConfigChanges.Apply(new ContainerConfig(), options.Changes);
+        var (os, arch, variant) = ParsePlatform(options.Platform);
+
+        Descriptor layer;
+        using (var tar = Compression.Decompress(tarOrGz, leaveOpen: true))
+            layer = await _content.WriteAsync(tar, MediaTypes.OciLayer, null, ct).ConfigureAwait(false);
+        ValidateTar(layer.Digest);
+
+        var now = _time.GetUtcNow();
+        var config = new ImageConfig
+        {
+            Created = now,
+            Architecture = arch,
+            Os = os,
+            Variant = variant,
+            Config = runConfig,
+            RootFs = new RootFs { DiffIds = [layer.Digest.ToString()] },
+            History = [new HistoryEntry { Created = now, Comment = options.Message is { Length: > 0 } m ? m : $"Imported from {options.Source}" }],
+        };
+        var configDesc = _content.WriteBytes(config.ToJsonBytes(), MediaTypes.OciConfig);
+        var manifest = new ImageManifest
+        {
+            MediaType = MediaTypes.OciManifest,
+            Config = OciDescriptor.From(configDesc),
+            Layers = [OciDescriptor.From(layer)],
+        };
+        var manifestDesc = _content.WriteBytes(manifest.ToJsonBytes(), MediaTypes.OciManifest);
+
+        var id = configDesc.Digest.ToString();
+        lock (_lock)
+        {
+            _images[id] = new LoadedImage(config, manifest, manifestDesc.Digest, configDesc.Digest);
+            if (tag is not null) _refs[tag.ToString()] = id;
+            SaveLocked();
+            return ToRecordLocked(id);
+        }
+    }
+
+    private void ValidateTar(Digest blob)
+    {
+        try
+        {
+            using var s = _content.OpenRead(blob);
+            using var reader = new TarReader(s);
+            for (int i = 0; reader.GetNextEntry(copyData: false) is not null; i++) { }
+        }
+        catch (Exception e) when (e is InvalidDataException or FormatException or EndOfStreamException)
+        {
+            bool used;
+            lock (_lock) used = _images.Values.Any(img => img.Manifest.Layers.Any(l => l.Digest == blob.ToString()));
+            if (!used) _content.Delete(blob);
+            throw new BerthException(ErrorKind.InvalidArgument, $"invalid tar archive: {e.Message}", e);
+        }
+    }
+
+    private static (string Os, string Arch, string? Variant) ParsePlatform(string? platform)
+    {
+        var hostArch = RuntimeInformation.OSArchitecture switch
+        {
+            Architecture.X64 => "amd64",
+            Architecture.Arm64 => "arm64",
+            Architecture.Arm => "arm",
+            Architecture.X86 => "386",
+            Architecture.S390x => "s390x",
+            Architecture.Ppc64le => "ppc64le",
+            Architecture.RiscV64 => "riscv64",
+            var a => a.ToString().ToLowerInvariant(),
+        };
+        if (string.IsNullOrEmpty(platform)) return ("linux", hostArch, null);
+        var parts = platform.ToLowerInvariant().Split('/');
+        if (parts.Length > 3 || parts.Any(p => p.Length == 0))
+            throw BerthException.Invalid($"\"{platform}\": unknown operating system or architecture: invalid argument");
+        var os = parts[0];
+        if (os != "linux") throw BerthException.Invalid($"\"{platform}\": operating system is not supported");
+        var arch = parts.Length > 1 ? parts[1] switch { "x86_64" or "x86-64" => "amd64", "aarch64" => "arm64", var a => a } : hostArch;
+        return (os, arch, parts.Length > 2 ? parts[2] : null);
+    }
+
+    private static ImageReference ParseTag(string reference)
+    {
+        var r = ImageReference.ParseNormalized(reference);
+        if (r.Digest is not null) throw BerthException.Invalid("refusing to create a tag with a digest reference");
+        return r.Tag is null ? r.WithTag(ImageReference.DefaultTag) : r;
+    }
+
+    /// <summary><c>docker tag</c>: points <paramref name="reference"/> at the image <paramref name="source"/> names, moving it if it pointed elsewhere.</summary>
+    public void Tag(string source, string reference)
+    {
+        var r = ParseTag(reference);
+        lock (_lock)
+        {
+            var id = ResolveIdLocked(source) ?? throw BerthException.NotFound($"No such image: {source}");
+            _refs[r.ToString()] = id;
+            SaveLocked();
+        }
+    }
+
+    // ---- delete / prune ----
+
+    /// <summary>
+    /// <c>docker rmi</c> with Docker's rules: a name with other names left only untags; an ID with names in
+    /// several repositories needs force; an image used by a stopped container needs force; one used by a running
+    /// container cannot be deleted. <paramref name="containersUsing"/> lists the containers whose image is the given ID.
+    /// </summary>
+    public async Task<IReadOnlyList<ImageDeleteItem>> DeleteAsync(string nameOrId, bool force, bool noPrune,
+        Func<string, IEnumerable<ImageUse>> containersUsing, CancellationToken ct)
+    {
+        _ = noPrune; // Berth images have no parent images to prune; kept for the API's shape.
+        var items = new List<ImageDeleteItem>();
+        string id;
+        lock (_lock) id = ResolveIdLocked(nameOrId) ?? throw BerthException.NotFound($"No such image: {nameOrId}");
+        // The callback belongs to the container side; it is not called under our lock.
+        var users = containersUsing(id).ToList();
+        lock (_lock)
+        {
+            if (ResolveIdLocked(nameOrId) != id) throw BerthException.Conflict($"image {nameOrId} changed while being deleted; try again");
+            var refs = RefsOfLocked(id);
+            var shortId = id[7..19];
+            if (!IsIdPrefix(id, nameOrId))
+            {
+                if (!force && IsSingleRepository(refs) && users.Count > 0)
+                    throw BerthException.Conflict($"conflict: unable to remove repository reference \"{nameOrId}\" (must force) - container {Short(users[0].ContainerId)} is using its referenced image {shortId}");
+                var named = ImageReference.Parse(nameOrId).ToString();
+                _refs.Remove(named);
+                items.Add(new(ImageDeleteItem.Untagged, ImageReference.ParseNormalized(named).FamiliarString));
+                // With names left, or a container still on it, untagging was the whole job.
+                if (RefsOfLocked(id).Count > 0 || users.Count > 0)
+                {
+                    SaveLocked();
+                    return items;
+                }
+            }
+            else
+            {
+                if (IsSingleRepository(refs))
+                {
+                    CheckConflicts(shortId, users, force, activeRefs: 0);
+                    foreach (var r in refs)
+                    {
+                        _refs.Remove(r);
+                        items.Add(new(ImageDeleteItem.Untagged, ImageReference.ParseNormalized(r).FamiliarString));
+                    }
+                }
+                CheckConflicts(shortId, users, force, activeRefs: RefsOfLocked(id).Count);
+            }
+        }
+        var (deleted, _) = await RemoveImageAsync(id, ct).ConfigureAwait(false);
+        items.AddRange(deleted);
+        return items;
+    }
+
+    private static void CheckConflicts(string shortId, List<ImageUse> users, bool force, int activeRefs)
+    {
+        if (users.FirstOrDefault(u => u.Running) is { ContainerId: not null } running)
+            throw BerthException.Conflict($"conflict: unable to delete {shortId} (cannot be forced) - image is being used by running container {Short(running.ContainerId)}");
+        if (force) return;
+        if (activeRefs > 0)
+            throw BerthException.Conflict($"conflict: unable to delete {shortId} (must be forced) - image is referenced in multiple repositories");
+        if (users.FirstOrDefault(u => !u.Running) is { ContainerId: not null } stopped)
+            throw BerthException.Conflict($"conflict: unable to delete {shortId} (must be forced) - image is being used by stopped container {Short(stopped.ContainerId)}");
+    }
+
+    private static string Short(string id) => id.Length > 12 ? id[..12] : id;
+
+    private static bool IsIdPrefix(string id, string candidate) =>
+        id.StartsWith(candidate, StringComparison.Ordinal) || id.AsSpan(7).StartsWith(candidate, StringComparison.Ordinal);
+
+    private List<string> RefsOfLocked(string id) => _refs.Where(kv => kv.Value == id).Select(kv => kv.Key).Order(StringComparer.Ordinal).ToList();
+
+    /// <summary>True when every name is in one repository (e.g. busybox:1 and busybox:latest).</summary>
+    private static bool IsSingleRepository(List<string> refs) =>
+        refs.Select(r => ImageReference.ParseNormalized(r).Name).Distinct(StringComparer.Ordinal).Count() <= 1;
+
+    /// <summary>
+    /// Forgets an image and its names, then frees the blobs and snapshots no remaining image uses. Snapshots a
+    /// container still builds on stay (the snapshotter refuses to remove a parent).
+    /// </summary>
+    private async Task<(List<ImageDeleteItem> Items, long Freed)> RemoveImageAsync(string id, CancellationToken ct)
+    {
+        var items = new List<ImageDeleteItem>();
+        LoadedImage img;
+        HashSet<string> keepBlobs, keepChains;
+        lock (_lock)
+        {
+            if (!_images.Remove(id, out img!)) return (items, 0);
+            foreach (var r in RefsOfLocked(id))
+            {
+                _refs.Remove(r);
+                items.Add(new(ImageDeleteItem.Untagged, ImageReference.ParseNormalized(r).FamiliarString));
+            }
+            SaveLocked();
+            keepBlobs = _images.Values.SelectMany(i => i.Manifest.Layers.Select(l => l.Digest)
+                .Append(i.ManifestDigest.ToString()).Append(i.ConfigDigest.ToString())).ToHashSet(StringComparer.Ordinal);
+            keepChains = _images.Values.SelectMany(i => ChainIds(i.Config.RootFs.DiffIds.Select(Digest.Parse).ToList())).ToHashSet(StringComparer.Ordinal);
+        }
+        items.Add(new(ImageDeleteItem.Deleted, id));
+
+        long freed = 0;
+        foreach (var blob in img.Manifest.Layers.Select(l => l.Digest).Append(img.ManifestDigest.ToString()).Append(img.ConfigDigest.ToString()).Distinct())
+        {
+            if (keepBlobs.Contains(blob)) continue;
+            var d = Digest.Parse(blob);
+            if (!_content.Exists(d)) continue;
+            freed += _content.Size(d);
+            _content.Delete(d);
+        }
+
+        var chains = ChainIds(img.Config.RootFs.DiffIds.Select(Digest.Parse).ToList());
+        for (int i = chains.Count - 1; i >= 0; i--)
+        {
+            if (keepChains.Contains(chains[i])) break; // shared from here down
+            if (_snapshotter.Stat(chains[i]) is null) continue;
+            try
+            {
+                await _snapshotter.RemoveAsync(chains[i], ct).ConfigureAwait(false);
+                items.Add(new(ImageDeleteItem.Deleted, chains[i]));
+            }
+            catch (BerthException e) when (e.Kind is ErrorKind.Conflict or ErrorKind.NotFound)
+            {
+                break; // a container (or an unpack) builds on it; its parents are needed too
+            }
+        }
+        return (items, freed);
+    }
+
+    /// <summary><c>docker image prune</c>: deletes dangling (or, with DanglingOnly false, all) images no container uses.</summary>
+    public async Task<PruneResult> PruneAsync(PruneOptions options, Func<string, bool> inUse, CancellationToken ct)
+    {
+        var candidates = List().Where(img =>
+            (!options.DanglingOnly || img.RepoTags.Count == 0)
+            && (options.Until is not { } until || img.Created is not { } c || c < until)
+            && options.Labels.All(f => MatchesLabel(img.Labels, f))
+            && !options.NotLabels.Any(f => MatchesLabel(img.Labels, f))
+            && !inUse(img.Id)).ToList();
+        var items = new List<ImageDeleteItem>();
+        long freed = 0;
+        foreach (var img in candidates)
+        {
+            ct.ThrowIfCancellationRequested();
+            var (deleted, bytes) = await RemoveImageAsync(img.Id, ct).ConfigureAwait(false);
+            items.AddRange(deleted);
+            freed += bytes;
+        }
+        return new PruneResult(items, freed);
+    }
+
+    private static bool MatchesLabel(IReadOnlyDictionary<string, string> labels, string filter)
+    {
+        int eq = filter.IndexOf('=');
+        if (eq < 0) return labels.ContainsKey(filter);
+        return labels.TryGetValue(filter[..eq], out var v) && v == filter[(eq + 1)..];
+    }
+
+    // ---- unpack ----
+
+    /// <summary>
+    /// Makes sure every layer of <paramref name="image"/> is a committed snapshot named by its chain ID and returns
+    /// the top chain ID (null for an image without layers): the parent for a container's writable snapshot.
+    /// Layers already unpacked (by this or any other image) are reused; concurrent unpacks of one layer share the work.
+    /// </summary>
+    public async Task<string?> UnpackAsync(ImageRecord image, CancellationToken ct)
+    {
+        var chains = ChainIds(image.Layers);
+        if (image.LayerBlobs.Count != chains.Count)
+            throw BerthException.Invalid($"image {image.Id}: {image.LayerBlobs.Count} layers in the manifest but {chains.Count} diff IDs in the config");
+        string? parent = null;
+        for (int i = 0; i < chains.Count; i++)
+        {
+            await EnsureLayerAsync(chains[i], parent, image.LayerBlobs[i], image.Layers[i], ct).ConfigureAwait(false);
+            parent = chains[i];
+        }
+        return parent;
+    }
+
+    private async Task EnsureLayerAsync(string chain, string? parent, Descriptor blob, Digest diffId, CancellationToken ct)
+    {
+        if (_snapshotter.Stat(chain) is { Kind: SnapshotKind.Committed }) return;
+        Task work;
+        bool owner = false;
+        lock (_unpackLock)
+        {
+            if (!_unpacking.TryGetValue(chain, out work!))
+            {
+                work = Task.Run(() => UnpackLayerAsync(chain, parent, blob, diffId, ct), ct);
+                _unpacking[chain] = work;
+                owner = true;
+            }
+        }
+        try
+        {
+            await work.ConfigureAwait(false);
+        }
+        finally
+        {
+            if (owner)
+                lock (_unpackLock) _unpacking.Remove(chain);
+        }
+    }
+
+    private async Task UnpackLayerAsync(string chain, string? parent, Descriptor blob, Digest diffId, CancellationToken ct)
+    {
+        if (_snapshotter.Stat(chain) is { Kind: SnapshotKind.Committed }) return;
+        var key = $"extract-{Guid.NewGuid():N}-{chain}";
+        var mounts = await _snapshotter.PrepareAsync(key, parent, ct).ConfigureAwait(false);
+        bool committed = false;
+        try
+        {
+            var (dir, mode) = ApplyTarget.For(mounts);
+            LayerStats stats;
+            using (var s = _content.OpenRead(blob.Digest))
+            using (var tar = Compression.Decompress(s))
+                stats = LayerApplier.Apply(tar, dir, mode, ct);
+            if (stats.DiffId != diffId)
+                throw BerthException.Invalid($"layer {blob.Digest}: content does not match its diff ID: expected {diffId}, got {stats.DiffId}");
+            try
+            {
+                await _snapshotter.CommitAsync(chain, key, ct).ConfigureAwait(false);
+                committed = true;
+            }
+            catch (BerthException e) when (e.Kind == ErrorKind.Conflict && _snapshotter.Stat(chain) is { Kind: SnapshotKind.Committed })
+            {
+                // Someone else (another daemon process on this root) committed the same layer first: use theirs.
+            }
+        }
+        finally
+        {
+            if (!committed)
+            {
+                try { await _snapshotter.RemoveAsync(key, CancellationToken.None).ConfigureAwait(false); }
+                catch (BerthException) { /* already gone */ }
+            }
+        }
+    }
+}

@@ -1,0 +1,22 @@
+using System.Text.Json.Serialization;
+
+namespace Berth.Images;
+
+/// <summary><c>images/index.json</c>: every image the store holds and every name pointing at one.</summary>
+internal sealed record ImageIndexFile
+{
+    /// <summary>Image ID → its manifest digest.</summary>
+    public Dictionary<string, ImageIndexEntry> Images { get; init; } = new(StringComparer.Ordinal);
+
+    /// <summary>Fully qualified reference (<c>docker.io/library/busybox:latest</c>) → image ID.</summary>
+    public Dictionary<string, string> Refs { get; init; } = new(StringComparer.Ordinal);
+}
+
+internal sealed record ImageIndexEntry
+{
+    public required string Manifest { get; init; }
+}
+
+[JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
+[JsonSerializable(typeof(ImageIndexFile))]
+internal sealed partial class ImagesJsonContext : JsonSerializerContext;

@@ -1,0 +1,49 @@
+using System.Globalization;
+using Berth.Core;
+
+namespace Berth.Shim;
+
+/// <summary>The shim's command line, as <c>ShimClient.LaunchAsync</c> writes it.</summary>
+internal sealed record ShimOptions
+{
+    public required string Id { get; init; }
+    public required string Bundle { get; init; }
+    public required string Runc { get; init; }
+    public required string RuncRoot { get; init; }
+    public required string Socket { get; init; }
+    public required string StateDir { get; init; }
+    public string? LogPath { get; init; }
+    public long LogMaxSize { get; init; }
+    public int LogMaxFiles { get; init; } = 1;
+    public bool Stdin { get; init; }
+    public bool StdinOnce { get; init; }
+
+    public static ShimOptions Parse(string[] args)
+    {
+        var v = new Dictionary<string, string>();
+        var flags = new HashSet<string>();
+        for (int i = 0; i < args.Length; i++)
+        {
+            var a = args[i];
+            if (a is "--stdin" or "--stdin-once") { flags.Add(a); continue; }
+            if (!a.StartsWith("--", StringComparison.Ordinal) || i + 1 >= args.Length)
+                throw BerthException.Invalid($"berth-shim: bad argument \"{a}\"");
+            v[a[2..]] = args[++i];
+        }
+        string Req(string k) => v.TryGetValue(k, out var s) ? s : throw BerthException.Invalid($"berth-shim: --{k} is required");
+        return new ShimOptions
+        {
+            Id = Req("id"),
+            Bundle = Req("bundle"),
+            Runc = v.GetValueOrDefault("runc", "runc"),
+            RuncRoot = Req("runc-root"),
+            Socket = Req("socket"),
+            StateDir = Req("state-dir"),
+            LogPath = v.GetValueOrDefault("log"),
+            LogMaxSize = v.TryGetValue("log-max-size", out var ms) ? long.Parse(ms, CultureInfo.InvariantCulture) : 0,
+            LogMaxFiles = v.TryGetValue("log-max-files", out var mf) ? int.Parse(mf, CultureInfo.InvariantCulture) : 1,
+            Stdin = flags.Contains("--stdin"),
+            StdinOnce = flags.Contains("--stdin-once"),
+        };
+    }
+}
