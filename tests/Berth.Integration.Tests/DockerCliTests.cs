@@ -46,7 +46,8 @@ public sealed class DockerCliTests(DaemonFixture d) : IClassFixture<DaemonFixtur
     public async Task DetachedContainerLifecycle()
     {
         var name = "w" + d.Tag;
-        var run = await d.DockerAsync("run", "-d", "--name", name, "busybox", "sh", "-c", "echo started; exec sleep 300");
+        // --init: tini as pid 1 passes SIGTERM on, so stop ends it by the signal (143), not by the timeout's SIGKILL (137).
+        var run = await d.DockerAsync("run", "-d", "--init", "--name", name, "busybox", "sh", "-c", "echo started; exec sleep 300");
         Assert.True(run.ExitCode == 0, run.ToString());
         Assert.Matches("^[0-9a-f]{64}$", run.Stdout.Trim());
 
@@ -61,7 +62,7 @@ public sealed class DockerCliTests(DaemonFixture d) : IClassFixture<DaemonFixtur
         Assert.Contains("sleep 300", top.Stdout);
         Assert.Contains("PID", top.Stdout);
 
-        var stop = await d.DockerAsync("stop", name);
+        var stop = await d.DockerAsync("stop", "-t", "30", name);
         Assert.True(stop.ExitCode == 0, stop.ToString());
         var state = await d.DockerAsync("inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", name);
         Assert.Equal("exited 143", state.Stdout.Trim());

@@ -18,6 +18,7 @@ internal sealed partial class ContainerService
     {
         var c = Get(idOrName);
         await c.Operation.WaitAsync(ct);
+        bool held = true;
         try
         {
             var r = c.Record;
@@ -32,9 +33,18 @@ internal sealed partial class ContainerService
             }
             await StartLockedAsync(c, manual: true, ct);
         }
+        catch (BerthException e) when (e.Kind != ErrorKind.NotModified && c.Record.HostConfig.AutoRemove && !c.Record.IsRunning)
+        {
+            // Like dockerd: a --rm container that failed to start is removed, so `wait?condition=removed` returns.
+            c.Operation.Release();
+            held = false;
+            try { await RemoveAsync(c.Id, force: true, removeVolumes: true, CancellationToken.None); }
+            catch (BerthException re) { _log.LogWarning("auto-remove of {Id} failed: {Error}", c.Id[..12], re.Message); }
+            throw;
+        }
         finally
         {
-            c.Operation.Release();
+            if (held) c.Operation.Release();
         }
     }
 
@@ -66,9 +76,8 @@ internal sealed partial class ContainerService
             else if (mode is "bridge" or "default")
             {
                 sandbox = await _network.CreateSandboxAsync(id, ct);
-                var requested = r.HostConfig.NetworkMode is { } nm && nm != "" ? null as string : null;
-                requested = GetRequestedIp(r);
-                endpoint = await _network.ConnectAsync(id, sandbox, NetworkController.BridgeNetwork, requested, ct);
+                // Docker allows --ip only on user-defined networks, so the default bridge always allocates.
+                endpoint = await _network.ConnectAsync(id, sandbox, NetworkController.BridgeNetwork, null, ct);
                 ip = endpoint.IPv4;
             }
             WriteEtcFiles(r, ip);
@@ -174,8 +183,6 @@ internal sealed partial class ContainerService
         }
     }
 
-    private static string? GetRequestedIp(ContainerRecord r) => null;
-
     private static int StartErrorExitCode(string message) =>
         message.Contains("executable file not found") || message.Contains("no such file or directory") ? 127
         : message.Contains("permission denied") ? 126 : 128;
@@ -198,13 +205,13 @@ internal sealed partial class ContainerService
 
     private List<Mount> ContainerMounts(ContainerRecord r)
     {
-        var list = new List<Mount>();
-        if (r.HostConfig.NetworkMode != "host" || true)
+        var etcMode = r.HostConfig.ReadonlyRootfs ? "ro" : "rw";
+        var list = new List<Mount>
         {
-            list.Add(new Mount { Type = "bind", Source = _paths.HostnameFile(r.Id), Target = "/etc/hostname", Options = ["rbind", "rprivate", r.HostConfig.ReadonlyRootfs ? "ro" : "rw"] });
-            list.Add(new Mount { Type = "bind", Source = _paths.HostsFile(r.Id), Target = "/etc/hosts", Options = ["rbind", "rprivate", r.HostConfig.ReadonlyRootfs ? "ro" : "rw"] });
-            list.Add(new Mount { Type = "bind", Source = _paths.ResolvConfFile(r.Id), Target = "/etc/resolv.conf", Options = ["rbind", "rprivate", r.HostConfig.ReadonlyRootfs ? "ro" : "rw"] });
-        }
+            new() { Type = "bind", Source = _paths.HostnameFile(r.Id), Target = "/etc/hostname", Options = ["rbind", "rprivate", etcMode] },
+            new() { Type = "bind", Source = _paths.HostsFile(r.Id), Target = "/etc/hosts", Options = ["rbind", "rprivate", etcMode] },
+            new() { Type = "bind", Source = _paths.ResolvConfFile(r.Id), Target = "/etc/resolv.conf", Options = ["rbind", "rprivate", etcMode] },
+        };
         foreach (var m in r.Mounts)
         {
             if (m.Type == "tmpfs")

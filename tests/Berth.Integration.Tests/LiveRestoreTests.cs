@@ -1,0 +1,73 @@
+namespace Berth.Integration.Tests;
+
+/// <summary>Acceptance 3: kill -9 of berthd while containers run; the shims keep them, the next berthd re-adopts them.</summary>
+public sealed class LiveRestoreTests(DaemonFixture d) : IClassFixture<DaemonFixture>
+{
+    [Fact]
+    public async Task ContainersSurviveDaemonKillAndAreReadopted()
+    {
+        string keep = "keep" + d.Tag, always = "always" + d.Tag, quits = "quits" + d.Tag;
+        var gate = Path.Combine(d.Root, "gate-" + d.Tag);
+        Directory.CreateDirectory(gate);
+        try
+        {
+            Assert.Equal(0, (await d.DockerAsync("run", "-d", "--init", "--name", keep, "busybox", "sh", "-c", "echo before-crash; exec sleep 300")).ExitCode);
+            Assert.Equal(0, (await d.DockerAsync("run", "-d", "--restart", "always", "--name", always, "busybox", "sleep", "300")).ExitCode);
+            // Exits with 5 once the test removes the gate file, i.e. while the daemon is down.
+            Assert.Equal(0, (await d.DockerAsync("run", "-d", "--name", quits, "-v", $"{gate}:/gate", "busybox", "sh", "-c",
+                "touch /gate/f; i=0; while [ -e /gate/f ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done; exit 5")).ExitCode);
+            await DockerCliTests.PollAsync(() => d.DockerAsync("logs", keep), r => r.Stdout.Contains("before-crash"));
+            await DockerCliTests.PollAsync(() => d.ShellAsync($"test -e {gate}/f"), r => r.ExitCode == 0);
+            int keepPid = await PidOf(keep), alwaysPid = await PidOf(always), quitsPid = await PidOf(quits);
+            Assert.True(keepPid > 0 && alwaysPid > 0 && quitsPid > 0);
+
+            await d.KillDaemonAsync();
+
+            // While the daemon is down: the containers still run; one is killed from outside, one exits by itself.
+            Assert.True(Directory.Exists($"/proc/{keepPid}"), "the container died with the daemon");
+            Assert.Equal(0, (await d.RunAsync("kill", ["-9", alwaysPid.ToString()], null)).ExitCode);
+            File.Delete(Path.Combine(gate, "f"));
+            await DockerCliTests.PollAsync(() => d.ShellAsync($"test -e /proc/{quitsPid}"), r => r.ExitCode != 0);
+            await DockerCliTests.PollAsync(() => d.ShellAsync($"test -e /proc/{alwaysPid}"), r => r.ExitCode != 0);
+
+            await d.StartDaemonAsync();
+
+            var ps = await d.DockerAsync("ps", "--format", "{{.Names}}");
+            Assert.Contains(keep, ps.Stdout.Split('\n'));
+            Assert.Equal(keepPid, await PidOf(keep));
+            var logs = await d.DockerAsync("logs", keep);
+            Assert.Equal("before-crash\n", logs.Stdout);
+
+            var quitState = await d.DockerAsync("inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", quits);
+            Assert.Equal("exited 5", quitState.Stdout.Trim());
+
+            // restart=always brings the killed container back, as a new process.
+            var back = await DockerCliTests.PollAsync(() => d.DockerAsync("inspect", "-f", "{{.State.Status}} {{.State.Pid}} {{.RestartCount}}", always),
+                r => r.Stdout.StartsWith("running ") && !r.Stdout.Contains($" {alwaysPid} "));
+            Assert.StartsWith("running ", back.Stdout);
+            Assert.NotEqual(alwaysPid, await PidOf(always));
+
+            // The re-adopted container is still under control: stop ends it by SIGTERM through tini.
+            var stop = await d.DockerAsync("stop", "-t", "30", keep);
+            Assert.True(stop.ExitCode == 0, stop.ToString());
+            Assert.Equal("exited 143", (await d.DockerAsync("inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", keep)).Stdout.Trim());
+        }
+        finally
+        {
+            await d.DockerAsync("rm", "-f", keep, always, quits);
+        }
+    }
+
+    [Fact]
+    public async Task SecondDaemonOnSameDataRootRefusesToStart()
+    {
+        var other = Path.Combine(d.Root, "other.sock");
+        var r = await d.RunAsync(Path.Combine(d.Out, "berthd"), ["-H", $"unix://{other}", "--data-root", d.DataRoot, "--exec-root", Path.Combine(d.Root, "exec2"), "--bridge", "bx" + d.Tag], null, 30);
+        Assert.NotEqual(0, r.ExitCode);
+        Assert.Contains("in use by another berthd", r.Stdout + r.Stderr);
+        Assert.Equal(0, (await d.DockerAsync("version")).ExitCode);
+    }
+
+    private async Task<int> PidOf(string name) =>
+        int.TryParse((await d.DockerAsync("inspect", "-f", "{{.State.Pid}}", name)).Stdout.Trim(), out var p) ? p : 0;
+}
