@@ -17,14 +17,14 @@ public sealed record IdResponse
 /// <summary>One line of a JSON-message stream (import, pull, push, build, load).</summary>
 public sealed record JsonMessage
 {
-    [JsonPropertyName("status")] public string? Status { get; init; }
-    [JsonPropertyName("id")] public string? Id { get; init; }
-    [JsonPropertyName("progress")] public string? Progress { get; init; }
-    [JsonPropertyName("progressDetail")] public ProgressDetail? ProgressDetail { get; init; }
-    [JsonPropertyName("stream")] public string? Stream { get; init; }
-    [JsonPropertyName("error")] public string? Error { get; init; }
-    [JsonPropertyName("errorDetail")] public ErrorDetail? ErrorDetail { get; init; }
-    [JsonPropertyName("aux")] public JsonElement? Aux { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)][JsonPropertyName("status")] public string? Status { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)][JsonPropertyName("id")] public string? Id { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)][JsonPropertyName("progress")] public string? Progress { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)][JsonPropertyName("progressDetail")] public ProgressDetail? ProgressDetail { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)][JsonPropertyName("stream")] public string? Stream { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)][JsonPropertyName("error")] public string? Error { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)][JsonPropertyName("errorDetail")] public ErrorDetail? ErrorDetail { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)][JsonPropertyName("aux")] public JsonElement? Aux { get; init; }
 }
 
 public sealed record ProgressDetail
@@ -65,11 +65,19 @@ public sealed class Filters
         {
             var list = new List<string>();
             if (p.Value.ValueKind == JsonValueKind.Array)
+            {
                 foreach (var v in p.Value.EnumerateArray()) list.Add(v.ToString());
+            }
             else if (p.Value.ValueKind == JsonValueKind.Object)
-                foreach (var v in p.Value.EnumerateObject()) if (v.Value.ValueKind != JsonValueKind.False) list.Add(v.Name);
+            {
+                // The old shape: {"status": {"running": true}}; a false value leaves the term out.
+                foreach (var v in p.Value.EnumerateObject())
+                    if (v.Value.ValueKind != JsonValueKind.False) list.Add(v.Name);
+            }
             else
+            {
                 throw new FormatException($"invalid filter '{p.Name}'");
+            }
             f._values[p.Name] = list;
         }
         return f;

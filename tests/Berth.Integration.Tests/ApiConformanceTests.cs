@@ -153,6 +153,37 @@ public sealed class ApiConformanceTests(DaemonFixture d) : IClassFixture<DaemonF
         Assert.Equal("Engine", json.GetProperty("Components")[0].GetProperty("Name").GetString());
     }
 
+    [Theory]
+    [InlineData("/v1.24")]
+    [InlineData("/v1.44")]
+    [InlineData("/v1.51")]
+    public async Task VersionedPrefixDrivesAWholeLifecycle(string prefix)
+    {
+        var name = "ver" + prefix[4..].Replace(".", "") + d.Tag;
+        var create = await _api.PostAsync($"{prefix}/containers/create?name={name}", """{"Image":"busybox","Cmd":["sh","-c","echo via-prefix; exit 2"]}""");
+        Assert.True(create.Status == HttpStatusCode.Created, create.ToString());
+        var id = create.Json().GetProperty("Id").GetString()!;
+        try
+        {
+            Assert.Equal(HttpStatusCode.NoContent, (await _api.PostAsync($"{prefix}/containers/{name}/start")).Status);
+            var wait = await _api.PostAsync($"{prefix}/containers/{name}/wait");
+            Assert.Equal(2, wait.Json().GetProperty("StatusCode").GetInt32());
+            var logs = Demux((await _api.GetAsync($"{prefix}/containers/{name}/logs?stdout=1")).Bytes);
+            Assert.Equal("via-prefix\n", Assert.Single(logs).Text);
+            var list = await _api.GetAsync($"{prefix}/containers/json?all=1&filters=" + Q($$"""{"name":["{{name}}"]}"""));
+            Assert.Equal(id, Assert.Single(list.Json().EnumerateArray()).GetProperty("Id").GetString());
+            Assert.Equal(HttpStatusCode.OK, (await _api.GetAsync($"{prefix}/images/json")).Status);
+            Assert.Equal(HttpStatusCode.OK, (await _api.GetAsync($"{prefix}/volumes")).Status);
+            Assert.Equal(HttpStatusCode.OK, (await _api.GetAsync($"{prefix}/networks")).Status);
+            Assert.Equal(HttpStatusCode.OK, (await _api.GetAsync($"{prefix}/info")).Status);
+            Assert.Equal(HttpStatusCode.NoContent, (await _api.DeleteAsync($"{prefix}/containers/{name}")).Status);
+        }
+        finally
+        {
+            await _api.DeleteAsync($"/containers/{id}?force=1");
+        }
+    }
+
     [Fact]
     public async Task VersionsOutOfRangeAreRefusedWithDockersMessage()
     {
@@ -170,9 +201,14 @@ public sealed class ApiConformanceTests(DaemonFixture d) : IClassFixture<DaemonF
     [Fact]
     public async Task UnknownPathIs404JsonWithApiVersion()
     {
-        foreach (var path in new[] { "/no/such/thing", "/v1.44/containers/x/frobnicate", "/images/busybox/nope" })
+        foreach (var (method, path) in new[]
+                 {
+                     (HttpMethod.Get, "/no/such/thing"), (HttpMethod.Get, "/v1.44/containers/x/frobnicate"), (HttpMethod.Get, "/images/busybox/nope"),
+                     // A known path with a method it does not take is a 404 too, as dockerd answers.
+                     (HttpMethod.Put, "/containers/json"), (HttpMethod.Post, "/version"), (HttpMethod.Get, "/containers/create"),
+                 })
         {
-            var r = await _api.GetAsync(path);
+            var r = await _api.SendAsync(method, path);
             EngineApi.AssertError(r, HttpStatusCode.NotFound);
             Assert.NotNull(r.Header("Api-Version"));
         }
@@ -209,6 +245,23 @@ public sealed class ApiConformanceTests(DaemonFixture d) : IClassFixture<DaemonF
         Assert.Equal(JsonValueKind.Object, j.GetProperty("Plugins").ValueKind);
         Assert.Equal(JsonValueKind.Object, j.GetProperty("Swarm").ValueKind);
         Assert.Equal(JsonValueKind.Object, j.GetProperty("RegistryConfig").ValueKind);
+
+        // The counters follow the containers: one running and one created more than before.
+        var run = await _api.CreateAsync("inforun" + d.Tag, """{"Image":"busybox","Cmd":["sleep","300"]}""");
+        var made = await _api.CreateAsync("infonew" + d.Tag, """{"Image":"busybox","Cmd":["true"]}""");
+        try
+        {
+            await _api.StartAsync(run);
+            var after = (await _api.GetAsync("/info")).Json();
+            Assert.Equal(j.GetProperty("Containers").GetInt32() + 2, after.GetProperty("Containers").GetInt32());
+            Assert.Equal(j.GetProperty("ContainersRunning").GetInt32() + 1, after.GetProperty("ContainersRunning").GetInt32());
+            Assert.Equal(j.GetProperty("ContainersStopped").GetInt32() + 1, after.GetProperty("ContainersStopped").GetInt32());
+        }
+        finally
+        {
+            await _api.DeleteAsync($"/containers/{run}?force=1");
+            await _api.DeleteAsync($"/containers/{made}?force=1");
+        }
 
         var cli = await d.DockerAsync("info", "--format", "{{.ServerVersion}} {{.OSType}} {{.Images}}");
         Assert.True(cli.ExitCode == 0, cli.ToString());
@@ -283,6 +336,29 @@ public sealed class ApiConformanceTests(DaemonFixture d) : IClassFixture<DaemonF
     }
 
     [Fact]
+    public async Task ContainerNameFilterIsARegexOnTheSlashedName()
+    {
+        var t = d.Tag;
+        var id = await _api.CreateAsync($"rx{t}", """{"Image":"busybox","Cmd":["true"]}""");
+        try
+        {
+            // dockerd matches the pattern against each name with its leading slash ("/rx..."), so "^/" anchors work.
+            foreach (var pattern in new[] { $"rx{t}", $"^/rx{t}$", $"/rx{t}", $"x{t}$" })
+            {
+                var r = await _api.GetAsync("/containers/json?all=1&filters=" + Q($$"""{"name":["{{pattern}}"]}"""));
+                Assert.True(r.Json().EnumerateArray().Any(c => c.GetProperty("Id").GetString() == id), $"name filter {pattern} did not match /rx{t}");
+            }
+            var none = await _api.GetAsync("/containers/json?all=1&filters=" + Q($$"""{"name":["^/x{{t}}"]}"""));
+            Assert.DoesNotContain(none.Json().EnumerateArray(), c => c.GetProperty("Id").GetString() == id);
+        }
+        finally
+        {
+            await _api.DeleteAsync($"/containers/{id}?force=1");
+        }
+        await _api.AssertAliveAsync();
+    }
+
+    [Fact]
     public async Task CreateThenInspectHasDockersShape()
     {
         var name = "shape" + d.Tag;
@@ -297,7 +373,7 @@ public sealed class ApiConformanceTests(DaemonFixture d) : IClassFixture<DaemonF
             Assert.Equal(id, c.GetProperty("Id").GetString());
             Assert.Equal("/" + name, c.GetProperty("Name").GetString());
             Assert.Equal("sleep", c.GetProperty("Path").GetString());
-            Assert.Equal(["300"], c.GetProperty("Args").EnumerateArray().Select(a => a.GetString()).ToArray());
+            Assert.Equal(["300"], c.GetProperty("Args").EnumerateArray().Select(a => a.GetString()!).ToArray());
             var state = c.GetProperty("State");
             Assert.Equal("created", state.GetProperty("Status").GetString());
             Assert.False(state.GetProperty("Running").GetBoolean());
@@ -331,7 +407,7 @@ public sealed class ApiConformanceTests(DaemonFixture d) : IClassFixture<DaemonF
             Assert.Equal(24, bridge.GetProperty("IPPrefixLen").GetInt32());
             Assert.False(string.IsNullOrEmpty(bridge.GetProperty("MacAddress").GetString()));
             // The container really has that address.
-            var ping = await d.RunAsync("ping", ["-c", "1", "-W", "2", ip], null);
+            var ping = await d.DockerAsync("run", "--rm", "busybox", "ping", "-c", "1", "-W", "2", ip);
             Assert.True(ping.ExitCode == 0, ping.ToString());
         }
         finally
@@ -348,7 +424,7 @@ public sealed class ApiConformanceTests(DaemonFixture d) : IClassFixture<DaemonF
         // next-exit: the wait is registered before start, answers with the exit code of the run that follows.
         var a = await _api.CreateAsync($"wnext{t}", """{"Image":"busybox","Cmd":["sh","-c","exit 4"]}""");
         var b = await _api.CreateAsync($"wrm{t}", """{"Image":"busybox","Cmd":["sh","-c","exit 5"]}""");
-        var c = await _api.CreateAsync($"wnr{t}", """{"Image":"busybox","Cmd":["sh","-c","exit 6"]}""");
+        var c = await _api.CreateAsync($"wnr{t}", """{"Image":"busybox","Cmd":["sleep","300"]}""");
         try
         {
             var next = _api.PostAsync($"/containers/{a}/wait?condition=next-exit");
@@ -375,17 +451,36 @@ public sealed class ApiConformanceTests(DaemonFixture d) : IClassFixture<DaemonF
             Assert.True(rr.Status == HttpStatusCode.OK, rr.ToString());
             Assert.Equal(5, rr.Json().GetProperty("StatusCode").GetInt32());
 
-            // default condition is not-running: a created container that is started later.
-            var nrTask = _api.PostAsync($"/containers/{c}/wait?condition=not-running");
+            // not-running (the default) on a created container is met at once, as in dockerd: it is not running.
+            var created = await _api.PostAsync($"/containers/{c}/wait");
+            Assert.Equal(0, created.Json().GetProperty("StatusCode").GetInt32());
+            // On a running one it answers when the container stops, with its exit code.
             await _api.StartAsync(c);
-            Assert.Equal(6, (await nrTask.WaitAsync(TimeSpan.FromSeconds(30))).Json().GetProperty("StatusCode").GetInt32());
-
-            var bad = await _api.PostAsync($"/containers/{c}/wait?condition=sometime");
-            EngineApi.AssertError(bad, HttpStatusCode.BadRequest);
+            var nrTask = _api.PostAsync($"/containers/{c}/wait?condition=not-running");
+            await Task.Delay(200);
+            Assert.False(nrTask.IsCompleted, "wait answered while the container was running");
+            Assert.Equal(HttpStatusCode.NoContent, (await _api.PostAsync($"/containers/{c}/kill")).Status);
+            Assert.Equal(137, (await nrTask.WaitAsync(TimeSpan.FromSeconds(30))).Json().GetProperty("StatusCode").GetInt32());
         }
         finally
         {
             foreach (var id in new[] { a, b, c }) await _api.DeleteAsync($"/containers/{id}?force=1");
+        }
+        await _api.AssertAliveAsync();
+    }
+
+    [Fact]
+    public async Task WaitWithUnknownConditionIs400()
+    {
+        var id = await _api.CreateAsync("wbad" + d.Tag, """{"Image":"busybox","Cmd":["true"]}""");
+        try
+        {
+            var bad = await _api.PostAsync($"/containers/{id}/wait?condition=sometime");
+            Assert.Contains("sometime", EngineApi.AssertError(bad, HttpStatusCode.BadRequest));
+        }
+        finally
+        {
+            await _api.DeleteAsync($"/containers/{id}?force=1");
         }
         await _api.AssertAliveAsync();
     }
@@ -411,7 +506,7 @@ public sealed class ApiConformanceTests(DaemonFixture d) : IClassFixture<DaemonF
     [Fact]
     public async Task LogsTailSinceTimestampsAndFraming()
     {
-        var id = await _api.CreateAsync("logs" + d.Tag, """{"Image":"busybox","Cmd":["sh","-c","echo o1; echo e1 >&2; echo o2; echo e2 >&2; echo o3"]}""");
+        var id = await _api.CreateAsync("logs" + d.Tag, """{"Image":"busybox","Cmd":["sh","-c","echo o1; sleep 0.2; echo e1 >&2; sleep 0.2; echo o2; sleep 0.2; echo e2 >&2; sleep 0.2; echo o3"]}""");
         try
         {
             await _api.StartAsync(id);
@@ -490,6 +585,36 @@ public sealed class ApiConformanceTests(DaemonFixture d) : IClassFixture<DaemonF
     }
 
     [Fact]
+    public async Task ImportAnswersWithOneStatusLineAndAppliesChanges()
+    {
+        var tar = Path.Combine(d.Root, "api-import.tar");
+        await WriteTinyTarAsync(tar, "x.txt", "x\n");
+        var repo = "apiimp" + d.Tag;
+        var content = new ByteArrayContent(await File.ReadAllBytesAsync(tar));
+        content.Headers.ContentType = new("application/x-tar");
+        var r = await _api.SendAsync(HttpMethod.Post,
+            $"/images/create?fromSrc=-&repo={repo}&tag=v1&message=hello&changes={Q("LABEL a=b")}&changes={Q("CMD [\"/x\"]")}", content: content);
+        Assert.True(r.Status == HttpStatusCode.OK, r.ToString());
+        var lines = r.Body.Split("\n", StringSplitOptions.RemoveEmptyEntries);
+        using var line = JsonDocument.Parse(Assert.Single(lines));
+        // Exactly dockerd's shape: clients look for the presence of "error"/"errorDetail" to detect failure.
+        Assert.Equal(["status"], line.RootElement.EnumerateObject().Select(p => p.Name).ToArray());
+        var id = line.RootElement.GetProperty("status").GetString()!;
+        Assert.Matches("^sha256:[0-9a-f]{64}$", id);
+
+        var inspect = (await _api.GetAsync($"/images/{repo}:v1/json")).Json();
+        Assert.Equal(id, inspect.GetProperty("Id").GetString());
+        Assert.Equal("hello", inspect.GetProperty("Comment").GetString());
+        Assert.Equal("b", inspect.GetProperty("Config").GetProperty("Labels").GetProperty("a").GetString());
+        Assert.Equal(["/x"], inspect.GetProperty("Config").GetProperty("Cmd").EnumerateArray().Select(x => x.GetString()!).ToArray());
+        Assert.Equal(HttpStatusCode.OK, (await _api.DeleteAsync($"/images/{repo}:v1")).Status);
+
+        var garbage = new ByteArrayContent(Encoding.UTF8.GetBytes("this is not a tar archive at all, not even close"));
+        EngineApi.AssertError(await _api.SendAsync(HttpMethod.Post, $"/images/create?fromSrc=-&repo={repo}", content: garbage), HttpStatusCode.BadRequest);
+        await _api.AssertAliveAsync();
+    }
+
+    [Fact]
     public async Task ImageListFiltersDeleteAndPrune()
     {
         var t = d.Tag;
@@ -513,6 +638,8 @@ public sealed class ApiConformanceTests(DaemonFixture d) : IClassFixture<DaemonF
         Assert.Equal([$"{repo}:one", $"{repo}:two", $"{repo}lab:one"], await Tags($$"""{"reference":["conf{{t}}*"]}"""));
         Assert.Equal([$"{repo}lab:one"], await Tags("""{"label":["flavour=spicy"]}"""));
         Assert.Contains("busybox:latest", await Tags("""{"dangling":["false"]}"""));
+        Assert.Contains($"{repo}:one", await Tags($$"""{"since":["busybox"],"reference":["{{repo}}*"]}"""));
+        EngineApi.AssertError(await _api.GetAsync("/images/json?filters=" + Q($$"""{"before":["nosuch{{t}}"]}""")), HttpStatusCode.NotFound);
 
         var summary = (await _api.GetAsync("/images/json?filters=" + Q($$"""{"reference":["{{repo}}:one"]}"""))).Json()[0];
         Assert.Equal(id, summary.GetProperty("Id").GetString());
@@ -538,6 +665,10 @@ public sealed class ApiConformanceTests(DaemonFixture d) : IClassFixture<DaemonF
             var forced = await _api.DeleteAsync($"/images/{repo}:one?force=1");
             Assert.True(forced.Status == HttpStatusCode.OK, forced.ToString());
             Assert.Contains(forced.Json().EnumerateArray(), e => e.TryGetProperty("Untagged", out var u) && u.GetString() == $"{repo}:one");
+            // Untagged but still used: the image stays, and prune leaves it alone while the container exists.
+            Assert.Equal(HttpStatusCode.OK, (await _api.GetAsync($"/images/{id}/json")).Status);
+            Assert.Equal(HttpStatusCode.OK, (await _api.PostAsync("/images/prune")).Status);
+            Assert.Equal(HttpStatusCode.OK, (await _api.GetAsync($"/images/{id}/json")).Status);
         }
         finally
         {
@@ -554,28 +685,27 @@ public sealed class ApiConformanceTests(DaemonFixture d) : IClassFixture<DaemonF
         EngineApi.AssertError(await _api.GetAsync($"/images/{labelled}/json"), HttpStatusCode.NotFound);
         EngineApi.AssertError(await _api.DeleteAsync($"/images/nosuch{t}:latest"), HttpStatusCode.NotFound);
 
-        var ids = (await _api.GetAsync("/images/json?all=1")).Json().EnumerateArray().Select(i => i.GetProperty("Id").GetString()).ToList();
-        bool danglingLeft = ids.Contains(id);
-        if (danglingLeft)
-        {
-            var dangling = await Tags("""{"dangling":["true"]}""");
-            Assert.DoesNotContain($"{repo}:one", dangling);
-            var prune = await _api.PostAsync("/images/prune");
-            Assert.True(prune.Status == HttpStatusCode.OK, prune.ToString());
-            var report = prune.Json();
-            Assert.Contains(report.GetProperty("ImagesDeleted").EnumerateArray(), e => e.TryGetProperty("Deleted", out var x) && x.GetString() == id);
-            Assert.True(report.GetProperty("SpaceReclaimed").GetInt64() >= 0);
-        }
-        else
-        {
-            var prune = await _api.PostAsync("/images/prune");
-            Assert.True(prune.Status == HttpStatusCode.OK, prune.ToString());
-        }
+        // The force-untagged image outlived its container as a dangling image; prune removes it.
+        var dangling = (await _api.GetAsync("/images/json?filters=" + Q("""{"dangling":["true"]}"""))).Json().EnumerateArray().ToArray();
+        var danglingOne = Assert.Single(dangling, i => i.GetProperty("Id").GetString() == id);
+        Assert.Equal(0, danglingOne.GetProperty("RepoTags").GetArrayLength());
+        var prune = await _api.PostAsync("/images/prune");
+        Assert.True(prune.Status == HttpStatusCode.OK, prune.ToString());
+        var report = prune.Json();
+        Assert.Contains(report.GetProperty("ImagesDeleted").EnumerateArray(), e => e.TryGetProperty("Deleted", out var x) && x.GetString() == id);
+        Assert.True(report.GetProperty("SpaceReclaimed").GetInt64() > 0);
         Assert.Equal(HttpStatusCode.NotFound, (await _api.GetAsync($"/images/{id}/json")).Status);
         // Prune keeps tagged images.
         Assert.Equal(HttpStatusCode.OK, (await _api.GetAsync($"/images/{repo}x:one/json")).Status);
         Assert.Equal(HttpStatusCode.OK, (await _api.GetAsync("/images/busybox/json")).Status);
-        await _api.DeleteAsync($"/images/{repo}x:one");
+        // docker image prune -a (dangling=false) takes unused tagged images too; a label filter narrows it to ours.
+        var pruneAll = await _api.PostAsync("/images/prune?filters=" + Q("""{"dangling":["false"],"label":["flavour=sour"]}"""));
+        Assert.True(pruneAll.Status == HttpStatusCode.OK, pruneAll.ToString());
+        var pruned = pruneAll.Json().GetProperty("ImagesDeleted").EnumerateArray().ToArray();
+        Assert.Contains(pruned, e => e.TryGetProperty("Untagged", out var u) && u.GetString() == $"{repo}x:one");
+        Assert.Contains(pruned, e => e.TryGetProperty("Deleted", out var x) && x.GetString() == other);
+        Assert.Equal(HttpStatusCode.NotFound, (await _api.GetAsync($"/images/{repo}x:one/json")).Status);
+        Assert.Equal(HttpStatusCode.OK, (await _api.GetAsync("/images/busybox/json")).Status);
         await _api.AssertAliveAsync();
     }
 
@@ -584,7 +714,7 @@ public sealed class ApiConformanceTests(DaemonFixture d) : IClassFixture<DaemonF
     {
         var t = d.Tag;
         var name = "vol" + t;
-        var created = await _api.PostAsync("/volumes/create", $$"""{"Name":"{{name}}","Labels":{"team":"conf"}}""");
+        var created = await _api.PostAsync("/volumes/create", "{\"Name\":\"" + name + "\",\"Labels\":{\"team\":\"conf\"}}");
         Assert.True(created.Status == HttpStatusCode.Created, created.ToString());
         var v = created.Json();
         Assert.Equal(name, v.GetProperty("Name").GetString());
@@ -599,10 +729,10 @@ public sealed class ApiConformanceTests(DaemonFixture d) : IClassFixture<DaemonF
         Assert.Equal(mountpoint, inspect.GetProperty("Mountpoint").GetString());
 
         var list = (await _api.GetAsync("/volumes?filters=" + Q("""{"label":["team=conf"]}"""))).Json();
-        Assert.Equal([name], list.GetProperty("Volumes").EnumerateArray().Select(x => x.GetProperty("Name").GetString()).ToArray());
+        Assert.Equal([name], list.GetProperty("Volumes").EnumerateArray().Select(x => x.GetProperty("Name").GetString()!).ToArray());
 
         // In use by a container (even a stopped one): 409.
-        var cid = await _api.CreateAsync($"voluser{t}", $$"""{"Image":"busybox","Cmd":["true"],"HostConfig":{"Binds":["{{name}}:/data"]}}""");
+        var cid = await _api.CreateAsync($"voluser{t}", "{\"Image\":\"busybox\",\"Cmd\":[\"true\"],\"HostConfig\":{\"Binds\":[\"" + name + ":/data\"]}}");
         try
         {
             var conflict = await _api.DeleteAsync($"/volumes/{name}");
@@ -623,13 +753,13 @@ public sealed class ApiConformanceTests(DaemonFixture d) : IClassFixture<DaemonF
         // Prune: all=true takes named volumes too; a label filter narrows it.
         var keep = "keep" + t;
         var drop = "drop" + t;
-        await _api.PostAsync("/volumes/create", $$"""{"Name":"{{keep}}","Labels":{"keep":"yes"}}""");
-        await _api.PostAsync("/volumes/create", $$"""{"Name":"{{drop}}","Labels":{"prune":"me"}}""");
+        await _api.PostAsync("/volumes/create", "{\"Name\":\"" + keep + "\",\"Labels\":{\"keep\":\"yes\"}}");
+        await _api.PostAsync("/volumes/create", "{\"Name\":\"" + drop + "\",\"Labels\":{\"prune\":\"me\"}}");
         var pruneNamed = await _api.PostAsync("/volumes/prune");
         Assert.DoesNotContain(drop, pruneNamed.Json().GetProperty("VolumesDeleted").EnumerateArray().Select(x => x.GetString()));
         var prune = await _api.PostAsync("/volumes/prune?filters=" + Q("""{"all":["true"],"label":["prune=me"]}"""));
         Assert.True(prune.Status == HttpStatusCode.OK, prune.ToString());
-        Assert.Equal([drop], prune.Json().GetProperty("VolumesDeleted").EnumerateArray().Select(x => x.GetString()).ToArray());
+        Assert.Equal([drop], prune.Json().GetProperty("VolumesDeleted").EnumerateArray().Select(x => x.GetString()!).ToArray());
         Assert.Equal(HttpStatusCode.OK, (await _api.GetAsync($"/volumes/{keep}")).Status);
         Assert.Equal(HttpStatusCode.NoContent, (await _api.DeleteAsync($"/volumes/{keep}")).Status);
         await _api.AssertAliveAsync();
@@ -695,6 +825,14 @@ public sealed class ApiConformanceTests(DaemonFixture d) : IClassFixture<DaemonF
         var inspect = await _api.GetAsync("/networks/bridge");
         Assert.Equal("bridge", inspect.Json().GetProperty("Name").GetString());
         EngineApi.AssertError(await _api.GetAsync("/networks/nosuch" + d.Tag), HttpStatusCode.NotFound);
+        // The predefined networks cannot be removed: 403, as in dockerd.
+        foreach (var n in new[] { "bridge", "host", "none" })
+            Assert.Equal($"{n} is a pre-defined network and cannot be removed", EngineApi.AssertError(await _api.DeleteAsync($"/networks/{n}"), HttpStatusCode.Forbidden));
+        EngineApi.AssertError(await _api.DeleteAsync("/networks/nosuch" + d.Tag), HttpStatusCode.NotFound);
+        var rm = await d.DockerAsync("network", "rm", "bridge");
+        Assert.NotEqual(0, rm.ExitCode);
+        Assert.Contains("pre-defined network", rm.Stderr);
+        Assert.Equal(HttpStatusCode.OK, (await _api.GetAsync("/networks/bridge")).Status);
         await _api.AssertAliveAsync();
     }
 }

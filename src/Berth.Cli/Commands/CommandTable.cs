@@ -231,6 +231,13 @@ internal static class CommandTable
                 Filter(null, "Provide filter values (e.g. \"until=<timestamp>\")"),
                 FlagSpec.Bool("force", 'f', "Do not prompt for confirmation"),
             ], MaxArgs: 0), ImageCommands.PruneAsync),
+        new(new("image pull", "berth pull [OPTIONS] NAME[:TAG|@DIGEST]", "Download an image from a registry",
+            [
+                FlagSpec.Bool("all-tags", 'a', "Download all tagged images in the repository"),
+                FlagSpec.Bool("disable-content-trust", null, "Skip image verification (default true)"),
+                FlagSpec.Str("platform", null, "Set platform if server is multi-platform capable"),
+                FlagSpec.Bool("quiet", 'q', "Suppress verbose output"),
+            ], MinArgs: 1, MaxArgs: 1, Aliases: ["image pull", "pull"]), ImageCommands.PullCommandAsync),
         new(new("image tag", "berth tag SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]", "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE",
             [], MinArgs: 2, MaxArgs: 2, Aliases: ["image tag", "tag"]), ImageCommands.TagAsync),
         new(new("volume create", "berth volume create [OPTIONS] [VOLUME]", "Create a volume",

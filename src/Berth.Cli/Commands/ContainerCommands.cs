@@ -111,7 +111,16 @@ internal static class ContainerCommands
         {
             throw new ExitException(1, "Error: neither old nor new names may be empty");
         }
-        await ctx.Client.ContainerRenameAsync(args.Positionals[0], new ContainerRenameOptions { NewName = newName }).ConfigureAwait(false);
+        try
+        {
+            await ctx.Client.ContainerRenameAsync(args.Positionals[0], new ContainerRenameOptions { NewName = newName }).ConfigureAwait(false);
+        }
+        catch (DockerApiException e)
+        {
+            // docker prints the daemon's answer, then its own summary line.
+            ctx.Err.WriteLine($"Error response from daemon: {e.Message}");
+            throw new ExitException(1, $"Error: failed to rename container named {args.Positionals[0]}");
+        }
         return 0;
     }
 

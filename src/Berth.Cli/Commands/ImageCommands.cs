@@ -191,6 +191,17 @@ internal static class ImageCommands
     // A JSON-message stream as docker prints it without a terminal: one line per status, errors fail the command.
     internal static async Task<int> PrintJsonMessagesAsync(CliContext ctx, Stream stream)
     {
+        if (await ReadJsonMessagesAsync(stream, ctx.Out).ConfigureAwait(false) is { } error)
+        {
+            ctx.Err.WriteLine(error);
+            return 1;
+        }
+        return 0;
+    }
+
+    // Writes each message to output (when given) and returns the stream's error message, if it ends in one.
+    internal static async Task<string?> ReadJsonMessagesAsync(Stream stream, TextWriter? output)
+    {
         using var reader = new StreamReader(stream, Encoding.UTF8);
         while (await reader.ReadLineAsync().ConfigureAwait(false) is { } line)
         {
@@ -205,17 +216,16 @@ internal static class ImageCommands
             }
             catch (JsonException)
             {
-                ctx.Out.WriteLine(line);
+                output?.WriteLine(line);
                 continue;
             }
             if (msg?["error"] is JsonValue err)
             {
-                ctx.Err.WriteLine(err.ToString());
-                return 1;
+                return err.ToString();
             }
             if (msg?["stream"] is JsonValue s)
             {
-                ctx.Out.Write(s.ToString());
+                output?.Write(s.ToString());
                 continue;
             }
             var status = msg?["status"]?.ToString();
@@ -225,8 +235,40 @@ internal static class ImageCommands
             }
             var id = msg?["id"]?.ToString();
             var progress = msg?["progress"]?.ToString();
-            ctx.Out.WriteLine((id is null ? "" : id + ": ") + status + (progress is null ? "" : " " + progress));
+            output?.WriteLine((id is null ? "" : id + ": ") + status + (progress is null ? "" : " " + progress));
         }
+        return null;
+    }
+
+    // POST /images/create?fromImage=...; the daemon's error answer is thrown, an error inside the stream is returned.
+    internal static async Task<string?> PullAsync(CliContext ctx, ImageReference reference, string? platform, TextWriter? output)
+    {
+        var result = await ctx.Client.ImagePullAsync(new ImagePullOptions { Repository = reference.Name, Tag = reference.ApiTag, Platform = platform }).ConfigureAwait(false);
+        await using (result.Stream.ConfigureAwait(false))
+        {
+            return await ReadJsonMessagesAsync(result.Stream, output).ConfigureAwait(false);
+        }
+    }
+
+    public static async Task<int> PullCommandAsync(CliContext ctx, ParsedArgs args)
+    {
+        var reference = ImageReference.Parse(args.Positionals[0]);
+        if (args.GetBool("all-tags"))
+        {
+            reference = reference with { Tag = null };
+        }
+        else if (reference.ImplicitTag && !args.GetBool("quiet"))
+        {
+            ctx.Out.WriteLine("Using default tag: latest");
+        }
+        var error = await PullAsync(ctx, reference, args.Get("platform"), args.GetBool("quiet") ? null : ctx.Out).ConfigureAwait(false);
+        if (error is not null)
+        {
+            ctx.Err.WriteLine(error);
+            return 1;
+        }
+        // docker ends with the full name of what it pulled.
+        ctx.Out.WriteLine(reference.FullString);
         return 0;
     }
 }

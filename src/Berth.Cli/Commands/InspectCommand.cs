@@ -33,9 +33,37 @@ internal static class InspectCommand
 
     public static Task<int> InspectNetworksAsync(CliContext ctx, ParsedArgs args) => RunAsync(ctx, args, "network", notFound: null);
 
-    public static Task<int> InspectVolumesAsync(CliContext ctx, ParsedArgs args) => RunAsync(ctx, args, "volume", notFound: null);
+    public static Task<int> InspectVolumesAsync(CliContext ctx, ParsedArgs args) => RunAsync(ctx, args, "volume", notFound: null, shape: AsDockerVolume);
 
-    private static async Task<int> RunAsync(CliContext ctx, ParsedArgs args, string? type, Func<string, string>? notFound)
+    // docker's volume inspect decodes into its Volume struct and encodes that again (unlike container, image and network
+    // inspect, which print the daemon's bytes), so fields come in the struct's order and empty optional ones disappear.
+    private static readonly (string Name, bool OmitEmpty)[] VolumeFields =
+    [
+        ("ClusterVolume", true), ("CreatedAt", true), ("Driver", false), ("Labels", false), ("Mountpoint", false), ("Name", false),
+        ("Options", false), ("Scope", false), ("Status", true), ("UsageData", true),
+    ];
+
+    internal static JsonNode AsDockerVolume(JsonNode raw)
+    {
+        if (raw is not JsonObject o)
+        {
+            return raw;
+        }
+        var shaped = new JsonObject();
+        foreach (var (name, omitEmpty) in VolumeFields)
+        {
+            var value = o[name];
+            var empty = value is null || (value is JsonValue v && v.ToString().Length == 0) || value is JsonObject { Count: 0 };
+            if (omitEmpty && empty)
+            {
+                continue;
+            }
+            shaped[name] = value?.DeepClone();
+        }
+        return shaped;
+    }
+
+    private static async Task<int> RunAsync(CliContext ctx, ParsedArgs args, string? type, Func<string, string>? notFound, Func<JsonNode, JsonNode>? shape = null)
     {
         var found = new List<JsonNode>();
         var errors = new List<string>();
@@ -61,7 +89,7 @@ internal static class InspectCommand
             }
             if (obj is not null)
             {
-                found.Add(obj);
+                found.Add(shape is null ? obj : shape(obj));
             }
             else
             {

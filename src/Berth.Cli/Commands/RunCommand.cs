@@ -79,29 +79,30 @@ internal static class RunCommand
 
     private static async Task<string> CreateContainerAsync(CliContext ctx, ParsedArgs args, RunOptions options)
     {
+        var pull = args.Get("pull") ?? "missing";
+        if (pull is not ("always" or "missing" or "never"))
+        {
+            throw new ExitException(125, $"{App.Name}: invalid pull option: '{pull}': must be one of \"always\", \"missing\" or \"never\"\n\nRun '{App.Name} {args.Command.Path} --help' for more information");
+        }
+        var reference = ImageReference.Parse(options.Request.Image ?? "");
+        // docker pulls with progress on stderr, so the container's stdout stays clean.
+        var progress = args.GetBool("quiet") ? null : ctx.Err;
         try
         {
-            var result = await ctx.Client.ContainerCreateAsync(new ContainerCreateOptions
+            if (pull == "always")
             {
-                Name = options.Name,
-                Platform = options.Platform,
-                Config = options.Request,
-            }).ConfigureAwait(false);
-            foreach (var w in result.Warnings)
-            {
-                ctx.Err.WriteLine($"WARNING: {w}");
+                await PullOrThrowAsync(ctx, args, reference, options, progress).ConfigureAwait(false);
             }
-            if (options.CidFile is { } cidFile)
+            try
             {
-                await File.WriteAllTextAsync(cidFile, result.Id).ConfigureAwait(false);
+                return await CreateOnceAsync(ctx, options).ConfigureAwait(false);
             }
-            return result.Id;
-        }
-        catch (DockerApiException e) when (e.IsNotFound && e.Message.StartsWith("No such image", StringComparison.OrdinalIgnoreCase))
-        {
-            // Pulling is not implemented yet: report like docker does before it would pull.
-            ctx.Err.WriteLine($"Unable to find image '{NormalizeImage(options.Request.Image ?? "")}' locally");
-            throw RunError(args, e.Message, createStage: true);
+            catch (DockerApiException e) when (pull == "missing" && e.IsNotFound && e.Message.StartsWith("No such image", StringComparison.OrdinalIgnoreCase))
+            {
+                ctx.Err.WriteLine($"Unable to find image '{reference.Familiar}' locally");
+            }
+            await PullOrThrowAsync(ctx, args, reference, options, progress).ConfigureAwait(false);
+            return await CreateOnceAsync(ctx, options).ConfigureAwait(false);
         }
         catch (DockerApiException e)
         {
@@ -113,14 +114,32 @@ internal static class RunCommand
         }
     }
 
-    internal static string NormalizeImage(string image)
+    private static async Task PullOrThrowAsync(CliContext ctx, ParsedArgs args, ImageReference reference, RunOptions options, TextWriter? progress)
     {
-        if (image.Contains('@'))
+        if (await ImageCommands.PullAsync(ctx, reference, options.Platform, progress).ConfigureAwait(false) is { } error)
         {
-            return image;
+            // An error inside the pull stream is not a daemon error response: docker prints it bare.
+            throw new ExitException(125, $"{App.Name}: {error}\n\nRun '{App.Name} {args.Command.Path} --help' for more information");
         }
-        var colon = image.LastIndexOf(':');
-        return colon > image.LastIndexOf('/') ? image : image + ":latest";
+    }
+
+    private static async Task<string> CreateOnceAsync(CliContext ctx, RunOptions options)
+    {
+        var result = await ctx.Client.ContainerCreateAsync(new ContainerCreateOptions
+        {
+            Name = options.Name,
+            Platform = options.Platform,
+            Config = options.Request,
+        }).ConfigureAwait(false);
+        foreach (var w in result.Warnings)
+        {
+            ctx.Err.WriteLine($"WARNING: {w}");
+        }
+        if (options.CidFile is { } cidFile)
+        {
+            await File.WriteAllTextAsync(cidFile, result.Id).ConfigureAwait(false);
+        }
+        return result.Id;
     }
 
     // docker's runStartContainerErr: the daemon's message decides 125, 126 or 127.

@@ -48,24 +48,13 @@ internal static class SystemCommands
             sb.Append($" Version:           {ClientVersion}\n");
             sb.Append($" API version:       {client["ApiVersion"]}\n");
             sb.Append($" Go version:        {client["GoVersion"]}\n");
+            sb.Append($" Git commit:        {client["GitCommit"]}\n");
+            sb.Append($" Built:             {client["BuildTime"]}\n");
             sb.Append($" OS/Arch:           linux/{Arch()}\n");
             sb.Append(" Context:           default\n");
             if (server is not null)
             {
-                sb.Append("\nServer:");
-                if (server["Platform"]?["Name"] is { } pn)
-                {
-                    sb.Append(' ').Append(pn);
-                }
-                sb.Append('\n');
-                sb.Append(" Engine:\n");
-                sb.Append($"  Version:          {server["Version"]}\n");
-                sb.Append($"  API version:      {server["ApiVersion"]} (minimum version {server["MinAPIVersion"]})\n");
-                sb.Append($"  Go version:       {server["GoVersion"]}\n");
-                sb.Append($"  Git commit:       {server["GitCommit"]}\n");
-                sb.Append($"  Built:            {server["BuildTime"]}\n");
-                sb.Append($"  OS/Arch:          {server["Os"]}/{server["Arch"]}\n");
-                sb.Append($"  Experimental:     {(server["Experimental"]?.ToString() ?? "false").ToLowerInvariant()}\n");
+                AppendServer(sb, server);
             }
             ctx.Out.Write(sb.ToString());
         }
@@ -76,6 +65,53 @@ internal static class SystemCommands
         }
         return 0;
     }
+
+    // docker's version template: the server's components in order; Engine with its fixed lines, the others with their
+    // details sorted by key. Engine details the daemon leaves out come from the top-level fields.
+    private static void AppendServer(StringBuilder sb, JsonObject server)
+    {
+        sb.Append("\nServer:");
+        if (server["Platform"]?["Name"] is { } pn && pn.ToString().Length > 0)
+        {
+            sb.Append(' ').Append(pn);
+        }
+        sb.Append('\n');
+        var components = server["Components"] as JsonArray;
+        if (components is null || components.Count == 0)
+        {
+            components = new JsonArray((JsonNode)new JsonObject { ["Name"] = "Engine", ["Version"] = server["Version"]?.DeepClone() });
+        }
+        foreach (var component in components.OfType<JsonObject>())
+        {
+            var name = component["Name"]?.ToString() ?? "";
+            var details = component["Details"] as JsonObject ?? [];
+            sb.Append(' ').Append(name).Append(":\n");
+            sb.Append($"  Version:          {component["Version"]}\n");
+            if (name == "Engine")
+            {
+                string D(string key) => Text(details[key] ?? server[key]);
+                sb.Append($"  API version:      {D("ApiVersion")} (minimum version {D("MinAPIVersion")})\n");
+                sb.Append($"  Go version:       {D("GoVersion")}\n");
+                sb.Append($"  Git commit:       {D("GitCommit")}\n");
+                sb.Append($"  Built:            {D("BuildTime")}\n");
+                sb.Append($"  OS/Arch:          {D("Os")}/{D("Arch")}\n");
+                sb.Append($"  Experimental:     {D("Experimental")}\n");
+                continue;
+            }
+            foreach (var (key, value) in details.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+            {
+                sb.Append("  ").Append(key).Append(':').Append(' ', Math.Max(1, 17 - key.Length)).Append(Text(value)).Append('\n');
+            }
+        }
+    }
+
+    // Go prints booleans in lower case.
+    private static string Text(JsonNode? node) => node switch
+    {
+        null => "",
+        JsonValue v when v.TryGetValue<bool>(out var b) => b ? "true" : "false",
+        _ => node.ToString(),
+    };
 
     private static string Arch() => RuntimeInformation.OSArchitecture switch
     {

@@ -25,7 +25,7 @@ internal static class ContainerFilter
             if (statuses.Count > 0 && !statuses.Contains(status)) continue;
             if (exited.Count > 0 && (r.Status != ContainerStatus.Exited || !r.HasBeenStarted || !exited.Contains(r.ExitCode))) continue;
             if (f.Has("id") && !f.Get("id").Any(x => r.Id.StartsWith(x, StringComparison.Ordinal))) continue;
-            if (f.Has("name") && !f.Get("name").Any(x => System.Text.RegularExpressions.Regex.IsMatch(r.Name.TrimStart('/'), x.TrimStart('/')))) continue;
+            if (f.Has("name") && !f.Get("name").Any(x => System.Text.RegularExpressions.Regex.IsMatch(r.Name, x))) continue;
             if (!LabelsMatch(r.Config.Labels, f.Get("label"))) continue;
             if (ancestors.Count > 0 && !ancestors.Any(a => r.ImageRef == a || r.ImageId == a || r.ImageId.Replace("sha256:", "").StartsWith(a.Replace("sha256:", ""), StringComparison.Ordinal) || NormalizeTag(r.ImageRef) == NormalizeTag(a))) continue;
             if (before is { } b && r.Created >= b) continue;

@@ -118,7 +118,8 @@ internal sealed partial class ContainerService
             if (spec.Init && !File.Exists(_options.InitPath))
                 throw BerthException.Invalid($"--init: the init binary {_options.InitPath} is missing (install Debian's tini package)");
             var bundle = _paths.Bundle(id);
-            AtomicFile.WriteAllBytes(Path.Combine(bundle, "config.json"), SpecBuilder.Serialize(SpecBuilder.Build(spec)));
+            Directory.CreateDirectory(bundle);
+            File.WriteAllBytes(Path.Combine(bundle, "config.json"), SpecBuilder.Serialize(SpecBuilder.Build(spec)));
 
             var stateDir = _paths.ShimStateDir(id);
             if (Directory.Exists(stateDir)) Directory.Delete(stateDir, recursive: true);
@@ -248,7 +249,8 @@ internal sealed partial class ContainerService
     private void WriteEtcFiles(ContainerRecord r, string? ip)
     {
         var hostname = r.Config.Hostname ?? r.Id[..12];
-        AtomicFile.WriteAllText(_paths.HostnameFile(r.Id), hostname + "\n");
+        // Regenerated at every start: plain writes, no fsync on the start path.
+        File.WriteAllText(_paths.HostnameFile(r.Id), hostname + "\n");
         var hosts = new StringBuilder();
         if (r.HostConfig.NetworkMode == "host" && File.Exists("/etc/hosts"))
         {
@@ -264,8 +266,8 @@ internal sealed partial class ContainerService
             }
             if (ip is not null) hosts.Append($"{ip}\t{hostname}\n");
         }
-        AtomicFile.WriteAllText(_paths.HostsFile(r.Id), hosts.ToString());
-        AtomicFile.WriteAllText(_paths.ResolvConfFile(r.Id), ResolvConf(r));
+        File.WriteAllText(_paths.HostsFile(r.Id), hosts.ToString());
+        File.WriteAllText(_paths.ResolvConfFile(r.Id), ResolvConf(r));
     }
 
     private static string ResolvConf(ContainerRecord r)

@@ -68,7 +68,7 @@ internal static class ContainerValidation
         if (s.EndsWith('k')) { mul = 1024; s = s[..^1]; }
         else if (s.EndsWith('m')) { mul = 1024 * 1024; s = s[..^1]; }
         else if (s.EndsWith('g')) { mul = 1024L * 1024 * 1024; s = s[..^1]; }
-        if (!long.TryParse(s, out var n) || n < 0) throw BerthException.Invalid($"invalid size: '{s}'");
+        if (!long.TryParse(s, out var n) || n < 0 || n > long.MaxValue / mul) throw BerthException.Invalid($"invalid size: '{s}'");
         return n * mul;
     }
 
@@ -76,13 +76,11 @@ internal static class ContainerValidation
     public static ContainerConfig Merge(ContainerConfig c, ImageContainerConfig? image)
     {
         if (image is null) return c with { Env = WithPath(c.Env ?? []) };
-        var env = new List<string>(image.Env ?? []);
-        foreach (var e in c.Env ?? [])
-        {
-            var key = e.Split('=', 2)[0];
-            env.RemoveAll(x => x.Split('=', 2)[0] == key);
-            env.Add(e);
-        }
+        // Docker's order: the request's variables, then the image's that the request did not set.
+        var env = new List<string>(c.Env ?? []);
+        var keys = env.Select(e => e.Split('=', 2)[0]).ToHashSet(StringComparer.Ordinal);
+        foreach (var e in image.Env ?? [])
+            if (keys.Add(e.Split('=', 2)[0])) env.Add(e);
         var entrypoint = c.Entrypoint;
         var cmd = c.Cmd;
         if (entrypoint is { Count: 1 } && entrypoint[0] == "") entrypoint = []; // --entrypoint "" resets the image's
@@ -139,12 +137,15 @@ internal static class ContainerValidation
         if (dst == "/") throw BerthException.Invalid($"invalid volume specification: '{spec}': invalid mount config: destination can't be '/'");
         bool rw = true;
         string propagation = "";
+        bool rwSet = false;
         foreach (var o in mode.Split(',', StringSplitOptions.RemoveEmptyEntries))
         {
+            if ((o is "ro" or "rw" && rwSet) || (propagation.Length > 0 && o is "private" or "rprivate" or "shared" or "rshared" or "slave" or "rslave"))
+                throw BerthException.Invalid($"invalid mode: {mode}");
             switch (o)
             {
-                case "ro": rw = false; break;
-                case "rw": rw = true; break;
+                case "ro": rw = false; rwSet = true; break;
+                case "rw": rw = true; rwSet = true; break;
                 case "z" or "Z" or "nocopy" or "consistent" or "cached" or "delegated": break;
                 case "private" or "rprivate" or "shared" or "rshared" or "slave" or "rslave": propagation = o; break;
                 default: throw BerthException.Invalid($"invalid mode: {o}");

@@ -12,13 +12,14 @@ internal static class HumanTime
         double minutes = d.TotalMinutes;
         if (minutes < 2) return "About a minute";
         if (minutes < 60) return $"{(int)minutes} minutes";
-        double hours = Math.Round(d.TotalHours);
+        // go-units: hours rounded half up, and the rounded value decides every later bucket.
+        int hours = (int)(d.TotalHours + 0.5);
         if (hours < 2) return "About an hour";
-        if (d.TotalHours < 48) return $"{(int)hours} hours";
-        if (d.TotalHours < 24 * 7 * 2) return $"{(int)(d.TotalHours / 24)} days";
-        if (d.TotalHours < 24 * 30 * 2) return $"{(int)(d.TotalHours / 24 / 7)} weeks";
-        if (d.TotalHours < 24 * 365 * 2) return $"{(int)(d.TotalHours / 24 / 30)} months";
-        return $"{(int)(d.TotalHours / 24 / 365)} years";
+        if (hours < 48) return $"{hours} hours";
+        if (hours < 24 * 7 * 2) return $"{hours / 24} days";
+        if (hours < 24 * 30 * 2) return $"{hours / 24 / 7} weeks";
+        if (hours < 24 * 365 * 2) return $"{hours / 24 / 30} months";
+        return $"{hours / 24 / 365} years";
     }
 
     public static string Rfc3339(DateTimeOffset? t) =>

@@ -27,7 +27,9 @@ internal static class Signals
             bool min = name.StartsWith("RTMIN", StringComparison.OrdinalIgnoreCase);
             var rest = name[5..];
             int off = rest.Length == 0 ? 0 : int.TryParse(rest, out var o) ? o : throw BerthException.Invalid($"Invalid signal: {s}");
-            return min ? 34 + off : 64 + off;
+            int sig = min ? 34 + off : 64 + off;
+            if (sig is < 34 or > 64) throw BerthException.Invalid($"Invalid signal: {s}");
+            return sig;
         }
         return ByName.TryGetValue(name, out var v) ? v : throw BerthException.Invalid($"Invalid signal: {s}");
     }

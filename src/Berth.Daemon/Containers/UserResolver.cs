@@ -75,8 +75,10 @@ internal static class UserResolver
 
     private static List<string[]> ReadDb(string rootfs, string rel)
     {
-        // The file is read through the container's root; a symlink pointing out of it is not followed.
-        var path = Path.Combine(rootfs, rel);
+        // Resolved inside the container's root: symlinks (/etc -> /host/etc, ../../..) stay in it.
+        string path;
+        try { path = Berth.Content.RootPath.Resolve(rootfs, rel.Split('/')); }
+        catch (BerthException) { return []; }
         var list = new List<string[]>();
         try
         {

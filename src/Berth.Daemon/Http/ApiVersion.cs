@@ -32,8 +32,11 @@ internal static partial class ApiVersion
     {
         var m = Prefix().Match(path);
         if (!m.Success) return (path, null, null);
-        var asked = (int.Parse(m.Groups[1].Value), int.Parse(m.Groups[2].Value));
         var rest = m.Groups[3].Success ? m.Groups[3].Value : "/";
+        // Digits beyond int range are simply a version far too new.
+        if (!int.TryParse(m.Groups[1].Value, out var major) || !int.TryParse(m.Groups[2].Value, out var minor))
+            return (rest, null, $"client version {m.Groups[1].Value}.{m.Groups[2].Value} is too new. Maximum supported API version is {Current}");
+        var asked = (major, minor);
         if (asked.CompareTo(Parse(Min)) < 0)
             return (rest, asked, $"client version {asked.Item1}.{asked.Item2} is too old. Minimum supported API version is {Min}, please upgrade your client to a newer version");
         if (asked.CompareTo(Parse(Current)) > 0)

@@ -46,7 +46,7 @@ internal static class HttpJson
     }
 
     public static Task WriteErrorAsync(HttpContext ctx, int status, string message) =>
-        WriteAsync(ctx, new ErrorResponse { Message = message }, ApiJsonContext.Default.ErrorResponse, status);
+        WriteAsync(ctx, new ErrorResponse { Message = message }, Wire.Json.ErrorResponse, status);
 
     public static int StatusOf(ErrorKind kind) => kind switch
     {

@@ -17,10 +17,10 @@ internal static class ContainersRouter
     {
         app.MapPost("/containers/create", async (HttpContext ctx) =>
         {
-            var req = await HttpJson.ReadAsync(ctx, ApiJsonContext.Default.ContainerCreateRequest)
+            var req = await HttpJson.ReadAsync(ctx, Wire.Json.ContainerCreateRequest)
                 ?? throw BerthException.Invalid("config cannot be empty in order to create a container");
             var res = await svc.CreateAsync(req, ctx.Request.QueryString("name"), ctx.RequestAborted);
-            await HttpJson.WriteAsync(ctx, res, ApiJsonContext.Default.ContainerCreateResponse, 201);
+            await HttpJson.WriteAsync(ctx, res, Wire.Json.ContainerCreateResponse, 201);
         });
 
         app.MapGet("/containers/json", (HttpContext ctx) =>
@@ -42,14 +42,14 @@ internal static class ContainersRouter
                     return ContainerViews.Summary(r, bridgeNetworkId(), now, rw, rootfs);
                 })
                 .ToList();
-            return HttpJson.WriteAsync(ctx, list, ApiJsonContext.Default.ListContainerSummary);
+            return HttpJson.WriteAsync(ctx, list, Wire.Json.ListContainerSummary);
         });
 
         app.MapGet("/containers/{id}/json", (HttpContext ctx, string id) =>
         {
             var r = svc.Get(id).Record;
             var (rw, rootfs) = ctx.Request.QueryBool("size") ? sizes(r) : (null, null);
-            return HttpJson.WriteAsync(ctx, ContainerViews.Inspect(r, svc.Paths, bridgeNetworkId(), rw, rootfs), ApiJsonContext.Default.ContainerInspectResponse);
+            return HttpJson.WriteAsync(ctx, ContainerViews.Inspect(r, svc.Paths, bridgeNetworkId(), rw, rootfs), Wire.Json.ContainerInspectResponse);
         });
 
         app.MapPost("/containers/{id}/start", async (HttpContext ctx, string id) =>
@@ -88,6 +88,8 @@ internal static class ContainersRouter
         {
             var c = svc.Get(id);
             var condition = ctx.Request.QueryString("condition") ?? "not-running";
+            if (condition is not ("not-running" or "next-exit" or "removed"))
+                throw BerthException.Invalid($"invalid condition: \"{condition}\"");
             var wait = svc.WaitAsync(c, condition, ctx.RequestAborted);
             // Like dockerd: headers go out at once, so a client can start the container while it waits.
             ctx.Response.StatusCode = 200;
@@ -95,7 +97,7 @@ internal static class ContainersRouter
             await ctx.Response.StartAsync(ctx.RequestAborted);
             await ctx.Response.Body.FlushAsync(ctx.RequestAborted);
             int code = await wait;
-            await ctx.Response.WriteAsync(System.Text.Json.JsonSerializer.Serialize(new ContainerWaitResponse { StatusCode = code }, ApiJsonContext.Default.ContainerWaitResponse) + "\n", ctx.RequestAborted);
+            await ctx.Response.WriteAsync(System.Text.Json.JsonSerializer.Serialize(new ContainerWaitResponse { StatusCode = code }, Wire.Json.ContainerWaitResponse) + "\n", ctx.RequestAborted);
         });
 
         app.MapPost("/containers/{id}/attach", (HttpContext ctx, string id) => AttachAsync(ctx, svc, id));
@@ -107,7 +109,7 @@ internal static class ContainersRouter
             var c = svc.Get(id);
             if (!c.Record.IsRunning) throw BerthException.Conflict($"Container {c.Id} is not running");
             var top = await Top.RunAsync(c.Record, cgroupParent, ctx.Request.QueryString("ps_args") ?? "-ef", ctx.RequestAborted);
-            await HttpJson.WriteAsync(ctx, top, ApiJsonContext.Default.ContainerTopResponse);
+            await HttpJson.WriteAsync(ctx, top, Wire.Json.ContainerTopResponse);
         });
 
         app.MapPost("/containers/prune", async (HttpContext ctx) =>
@@ -127,7 +129,7 @@ internal static class ContainersRouter
                 }
                 catch (BerthException) { /* raced with a start: not prunable any more */ }
             }
-            await HttpJson.WriteAsync(ctx, new PruneReport { ContainersDeleted = deleted, SpaceReclaimed = reclaimed }, ApiJsonContext.Default.PruneReport);
+            await HttpJson.WriteAsync(ctx, new PruneReport { ContainersDeleted = deleted, SpaceReclaimed = reclaimed }, Wire.Json.PruneReport);
         });
     }
 

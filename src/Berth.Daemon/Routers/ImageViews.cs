@@ -13,8 +13,8 @@ internal static class ImageViews
         var dangling = f.Get("dangling").FirstOrDefault();
         if (dangling is not (null or "true" or "false" or "1" or "0"))
             throw Core.BerthException.Invalid($"invalid filter 'dangling={dangling}'");
-        var before = f.Get("before").Select(x => images.Resolve(x)?.Created).FirstOrDefault();
-        var since = f.Get("since").Select(x => images.Resolve(x)?.Created).FirstOrDefault();
+        var before = f.Get("before").Select(x => Reference(images, x).Created).FirstOrDefault();
+        var since = f.Get("since").Select(x => Reference(images, x).Created).FirstOrDefault();
         var until = f.Get("until").Select(x => TimeParam.Parse(x)).FirstOrDefault();
         return images.List()
             .Where(i => dangling is null || (dangling is "true" or "1") == (i.RepoTags.Count == 0))
@@ -27,7 +27,8 @@ internal static class ImageViews
             .Select(i => new ImageSummary
             {
                 Id = i.Id,
-                RepoTags = i.RepoTags,
+                // Like dockerd, a reference filter also narrows the tags shown to the ones it matched.
+                RepoTags = f.Has("reference") ? i.RepoTags.Where(t => f.Get("reference").Any(r => ReferenceMatches(t, r))).ToList() : i.RepoTags,
                 RepoDigests = i.RepoDigests,
                 Created = i.Created?.ToUnixTimeSeconds() ?? 0,
                 Size = i.Size,
@@ -36,6 +37,9 @@ internal static class ImageViews
             })
             .ToList();
     }
+
+    private static ImageRecord Reference(ImageStore images, string name) =>
+        images.Resolve(name) ?? throw Core.BerthException.NotFound($"No such image: {name}");
 
     /// <summary>Docker's reference filter: a glob on the familiar name, with or without the tag.</summary>
     private static bool ReferenceMatches(string repoTag, string pattern)

@@ -20,7 +20,7 @@ internal static class ImagesRouter
             filters.Validate("reference", "dangling", "label", "before", "since", "until");
             bool all = ctx.Request.QueryBool("all");
             var list = ImageViews.List(images, filters, all, id => containers.All.Count(c => c.Record.ImageId == id));
-            return HttpJson.WriteAsync(ctx, list, ApiJsonContext.Default.ListImageSummary);
+            return HttpJson.WriteAsync(ctx, list, Wire.Json.ListImageSummary);
         });
 
         app.MapPost("/images/prune", async (HttpContext ctx) =>
@@ -35,7 +35,7 @@ internal static class ImagesRouter
                 NotLabels = filters.Get("label!"),
                 Until = filters.Get("until").Select(u => TimeParam.Parse(u)).FirstOrDefault(),
             }, id => containers.ImageInUse(id, out _), ctx.RequestAborted);
-            await HttpJson.WriteAsync(ctx, new PruneReport { ImagesDeleted = Items(result.Deleted), SpaceReclaimed = result.SpaceReclaimed }, ApiJsonContext.Default.PruneReport);
+            await HttpJson.WriteAsync(ctx, new PruneReport { ImagesDeleted = Items(result.Deleted), SpaceReclaimed = result.SpaceReclaimed }, Wire.Json.PruneReport);
         });
 
         app.MapMethods("/images/{**rest}", ["GET", "POST", "DELETE"], (HttpContext ctx, string rest) =>
@@ -47,8 +47,8 @@ internal static class ImagesRouter
             var name = rest[..slash];
             return (method, rest[(slash + 1)..]) switch
             {
-                ("GET", "json") => HttpJson.WriteAsync(ctx, ImageViews.Inspect(images, Resolve(images, name)), ApiJsonContext.Default.ImageInspectResponse),
-                ("GET", "history") => HttpJson.WriteAsync(ctx, ImageViews.History(images, Resolve(images, name)), ApiJsonContext.Default.ListImageHistoryItem),
+                ("GET", "json") => HttpJson.WriteAsync(ctx, ImageViews.Inspect(images, Resolve(images, name)), Wire.Json.ImageInspectResponse),
+                ("GET", "history") => HttpJson.WriteAsync(ctx, ImageViews.History(images, Resolve(images, name)), Wire.Json.ListImageHistoryItem),
                 ("POST", "tag") => TagAsync(ctx, images, name),
                 _ => HttpJson.WriteErrorAsync(ctx, 404, "page not found"),
             };
@@ -74,7 +74,7 @@ internal static class ImagesRouter
         var result = await images.DeleteAsync(name, force, noprune,
             id => containers.All.Where(c => c.Record.ImageId == id).Select(c => new ImageUse(c.Id, c.Record.IsRunning)), ctx.RequestAborted);
         var items = Items(result);
-        await HttpJson.WriteAsync(ctx, items, ApiJsonContext.Default.ListImageDeleteResponseItem);
+        await HttpJson.WriteAsync(ctx, items, Wire.Json.ListImageDeleteResponseItem);
     }
 
     private static List<ImageDeleteResponseItem> Items(IEnumerable<ImageDeleteItem> items) =>
@@ -120,7 +120,16 @@ internal static class ImagesRouter
         {
             File.Delete(spool);
         }
-        var line = JsonSerializer.Serialize(new JsonMessage { Status = img.Id }, ApiJsonContext.Default.JsonMessage);
-        await ctx.Response.WriteAsync(line + "\r\n", ctx.RequestAborted);
+        // Only the status field, as dockerd writes it: clients test for the presence of "error"/"errorDetail" keys,
+        // and the JsonMessage record would write them as nulls.
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        using (var w = new Utf8JsonWriter(buffer))
+        {
+            w.WriteStartObject();
+            w.WriteString("status", img.Id);
+            w.WriteEndObject();
+        }
+        await ctx.Response.Body.WriteAsync(buffer.WrittenMemory, ctx.RequestAborted);
+        await ctx.Response.Body.WriteAsync("\r\n"u8.ToArray(), ctx.RequestAborted);
     }
 }

@@ -22,12 +22,18 @@ internal static class NetworksRouter
                 (!f.Has("type") || f.Get("type").Contains("builtin")) &&
                 (!f.Has("label") || f.Get("label").Count == 0))
                 .Select(n => View(n, containers, withContainers: false)).ToList();
-            return HttpJson.WriteAsync(ctx, list, ApiJsonContext.Default.ListNetworkResource);
+            return HttpJson.WriteAsync(ctx, list, Wire.Json.ListNetworkResource);
         });
         app.MapGet("/networks/{id}", (HttpContext ctx, string id) =>
         {
             var n = network.Find(id) ?? throw BerthException.NotFound($"network {id} not found");
-            return HttpJson.WriteAsync(ctx, View(n, containers, withContainers: true), ApiJsonContext.Default.NetworkResource);
+            return HttpJson.WriteAsync(ctx, View(n, containers, withContainers: true), Wire.Json.NetworkResource);
+        });
+        app.MapDelete("/networks/{id}", (HttpContext ctx, string id) =>
+        {
+            var n = network.Find(id) ?? throw BerthException.NotFound($"network {id} not found");
+            // Every network there is now is one of the predefined ones, which dockerd refuses to remove with 403.
+            throw new BerthException(ErrorKind.Forbidden, $"{n.Name} is a pre-defined network and cannot be removed");
         });
     }
 

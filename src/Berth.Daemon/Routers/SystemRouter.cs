@@ -19,8 +19,8 @@ internal static class SystemRouter
             ctx.Response.ContentLength = 2;
             return HttpMethods.IsHead(ctx.Request.Method) ? Task.CompletedTask : ctx.Response.WriteAsync("OK");
         });
-        app.MapGet("/version", (HttpContext ctx) => HttpJson.WriteAsync(ctx, Version(), ApiJsonContext.Default.SystemVersion));
-        app.MapGet("/info", (HttpContext ctx) => HttpJson.WriteAsync(ctx, info(), ApiJsonContext.Default.SystemInfo));
+        app.MapGet("/version", (HttpContext ctx) => HttpJson.WriteAsync(ctx, Version(), Wire.Json.SystemVersion));
+        app.MapGet("/info", (HttpContext ctx) => HttpJson.WriteAsync(ctx, info(), Wire.Json.SystemInfo));
     }
 
     public static string KernelVersion()

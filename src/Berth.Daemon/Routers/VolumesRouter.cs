@@ -13,30 +13,32 @@ internal static class VolumesRouter
     {
         app.MapPost("/volumes/create", async (HttpContext ctx) =>
         {
-            var req = await HttpJson.ReadAsync(ctx, ApiJsonContext.Default.VolumeCreateRequest) ?? new VolumeCreateRequest();
+            var req = await HttpJson.ReadAsync(ctx, Wire.Json.VolumeCreateRequest) ?? new VolumeCreateRequest();
             if (req.Driver is not (null or "" or "local"))
                 throw BerthException.NotFound($"error looking up volume plugin {req.Driver}: plugin \"{req.Driver}\" not found");
             var v = volumes.Create(string.IsNullOrEmpty(req.Name) ? null : req.Name, req.Labels, req.DriverOpts, anonymous: false);
-            await HttpJson.WriteAsync(ctx, View(v, null), ApiJsonContext.Default.Volume, 201);
+            await HttpJson.WriteAsync(ctx, View(v, null), Wire.Json.Volume, 201);
         });
 
         app.MapGet("/volumes", (HttpContext ctx) =>
         {
             var f = ctx.Request.QueryFilters();
             f.Validate("name", "label", "dangling", "driver");
+            if (f.Get("dangling").FirstOrDefault(x => x is not ("true" or "false" or "1" or "0")) is { } bad)
+                throw BerthException.Invalid($"invalid filter 'dangling={bad}'");
             var list = volumes.List().Where(v =>
                 (!f.Has("name") || f.Get("name").Any(n => v.Name.Contains(n, StringComparison.Ordinal))) &&
                 (!f.Has("driver") || f.Get("driver").Contains("local")) &&
                 ContainerFilter.LabelsMatch(v.Labels, f.Get("label")) &&
                 (!f.Has("dangling") || (f.Get("dangling")[0] is "true" or "1") == (containers.VolumeUsers(v.Name).Count == 0)))
                 .Select(v => View(v, null)).ToList();
-            return HttpJson.WriteAsync(ctx, new VolumeListResponse { Volumes = list }, ApiJsonContext.Default.VolumeListResponse);
+            return HttpJson.WriteAsync(ctx, new VolumeListResponse { Volumes = list }, Wire.Json.VolumeListResponse);
         });
 
         app.MapGet("/volumes/{name}", (HttpContext ctx, string name) =>
         {
             var v = volumes.Get(name) ?? throw BerthException.NotFound($"get {name}: no such volume");
-            return HttpJson.WriteAsync(ctx, View(v, null), ApiJsonContext.Default.Volume);
+            return HttpJson.WriteAsync(ctx, View(v, null), Wire.Json.Volume);
         });
 
         app.MapDelete("/volumes/{name}", (HttpContext ctx, string name) =>
@@ -69,7 +71,7 @@ internal static class VolumesRouter
                 deleted.Add(v.Name);
                 reclaimed += size;
             }
-            await HttpJson.WriteAsync(ctx, new PruneReport { VolumesDeleted = deleted, SpaceReclaimed = reclaimed }, ApiJsonContext.Default.PruneReport);
+            await HttpJson.WriteAsync(ctx, new PruneReport { VolumesDeleted = deleted, SpaceReclaimed = reclaimed }, Wire.Json.PruneReport);
         });
     }
 
