@@ -6,17 +6,19 @@ scripts/install-deps.sh
 scripts/build.sh
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 MSBUILDDISABLENODEREUSE=1
 dotnet build Berth.slnx -c Release --nologo -v q -nodeReuse:false
-status=0
-passed=0; failed=0; skipped=0
+status=0 passed=0 failed=0 skipped=0
 for proj in tests/*/*.Tests.csproj; do
   name=$(basename "$proj" .csproj)
   echo "=== $name"
   log=$(mktemp)
-  if ! dotnet test "$proj" -c Release --no-build --nologo -nodeReuse:false --logger "console;verbosity=normal" 2>&1 | tee "$log" | grep -E '^\s*(Failed|Skipped) |Error Message|Passed!|Failed!|error' ; then :; fi
-  line=$(grep -E '(Passed|Failed)!' "$log" | tail -1 || true)
-  p=$(echo "$line" | sed -nE 's/.*Passed:\s*([0-9]+).*/\1/p'); f=$(echo "$line" | sed -nE 's/.*Failed:\s*([0-9]+).*/\1/p'); s=$(echo "$line" | sed -nE 's/.*Skipped:\s*([0-9]+).*/\1/p')
+  dotnet test "$proj" -c Release --no-build --nologo -nodeReuse:false 2>&1 | tee "$log" || true
+  # The summary line: "Passed!  - Failed: 0, Passed: 23, Skipped: 0, Total: 23, Duration: ..." (or "Failed!  - ...").
+  line=$(grep -E '(Passed|Failed)!\s+-' "$log" | tail -1 || true)
+  num() { echo "$line" | sed -nE "s/.*[^a-zA-Z]$1:\s*([0-9]+).*/\1/p"; }
+  p=$(num Passed); f=$(num Failed); s=$(num Skipped)
   passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0})); skipped=$((skipped + ${s:-0}))
-  if [ -z "$line" ] || [ "${f:-0}" != "0" ]; then status=1; [ -z "$line" ] && { echo "$name: no test result"; tail -30 "$log"; }; fi
+  if [ -z "$line" ]; then echo "$name: no test result"; status=1; fi
+  [ "${f:-0}" = "0" ] || status=1
   rm -f "$log"
 done
 echo "$passed passed, $failed failed, $skipped skipped"
