@@ -113,24 +113,27 @@ internal static class App
         return await command.Handler(ctx, parsed).ConfigureAwait(false);
     }
 
+    // docker's cli.NoArgs/ExactArgs/RequiresMinArgs/RequiresMaxArgs texts; only "at least" says "See", the rest "Run".
     private static void CheckArgCount(CommandSpec spec, int count)
     {
         string? problem = null;
+        var verb = "Run";
         if (spec.MinArgs == spec.MaxArgs && count != spec.MinArgs)
         {
-            problem = spec.MinArgs == 0 ? "accepts no arguments" : $"requires exactly {spec.MinArgs} argument{(spec.MinArgs == 1 ? "" : "s")}";
+            problem = spec.MinArgs == 0 ? "accepts no arguments" : $"requires {spec.MinArgs} argument{(spec.MinArgs == 1 ? "" : "s")}";
         }
         else if (count < spec.MinArgs)
         {
             problem = $"requires at least {spec.MinArgs} argument{(spec.MinArgs == 1 ? "" : "s")}";
+            verb = "See";
         }
         else if (count > spec.MaxArgs)
         {
-            problem = $"requires at most {spec.MaxArgs} argument{(spec.MaxArgs == 1 ? "" : "s")}";
+            problem = spec.MaxArgs == 0 ? "accepts no arguments" : $"requires at most {spec.MaxArgs} argument{(spec.MaxArgs == 1 ? "" : "s")}";
         }
         if (problem is not null)
         {
-            throw new ExitException(1, $"{Name}: '{Name} {spec.Path}' {problem}\n\nUsage:  {spec.Usage}\n\nSee '{Name} {spec.Path} --help' for more information");
+            throw new ExitException(1, $"{Name}: '{Name} {spec.Path}' {problem}\n\nUsage:  {spec.Usage}\n\n{verb} '{Name} {spec.Path} --help' for more information");
         }
     }
 

@@ -1,9 +1,8 @@
 using System.Formats.Tar;
 using System.Security.Cryptography;
 using System.Text;
-using Berth.Content.Interop;
-using Berth.Core;
 using Berth.Core.Interop;
+using Berth.Core;
 
 namespace Berth.Content;
 

@@ -1,4 +1,4 @@
-using Berth.Content.Interop;
+using Berth.Core.Interop;
 using Berth.Core;
 
 namespace Berth.Content;

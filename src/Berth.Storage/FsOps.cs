@@ -1,6 +1,5 @@
 using Berth.Core;
 using Berth.Core.Interop;
-using Berth.Storage.Interop;
 
 namespace Berth.Storage;
 

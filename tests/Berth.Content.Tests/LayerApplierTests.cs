@@ -1,7 +1,6 @@
 using System.Security.Cryptography;
-using Berth.Content.Interop;
-using Berth.Core;
 using Berth.Core.Interop;
+using Berth.Core;
 
 namespace Berth.Content.Tests;
 

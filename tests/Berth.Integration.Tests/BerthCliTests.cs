@@ -180,6 +180,66 @@ public sealed class BerthCliTests(DaemonFixture d) : IClassFixture<DaemonFixture
     }
 
     [Fact]
+    public async Task JsonAndTemplateOutputsMatchDocker()
+    {
+        var name = "js" + d.Tag;
+        var vol = "jsv" + d.Tag;
+        try
+        {
+            Ok(await d.BerthAsync("run", "--name", name, "-l", "k=v", "-v", $"{vol}:/d", "busybox", "true"));
+            string[][] commands =
+            [
+                ["inspect", "-f", "json", name],
+                ["inspect", "-f", "{{json .State}} {{.Config.Labels}} {{json .Config.Labels}} {{.State.ExitCode}}", name],
+                ["inspect", name, "nosuch" + d.Tag],
+                ["image", "inspect", "-f", "json", "busybox"],
+                ["volume", "inspect", vol],
+                ["volume", "inspect", "-f", "json", vol],
+                ["volume", "ls", "--format", "json", "--filter", $"name={vol}"],
+                ["ps", "-a", "--filter", $"name={name}", "--format", "{{.ID}} {{.Labels}} {{.Mounts}} {{.Size}} {{.Networks}} {{.Command}}"],
+                ["ps", "-a", "-s", "--filter", $"name={name}", "--format", "table {{.Names}}\t{{.Size}}\t{{.LocalVolumes}}"],
+                ["ps", "-a", "--filter", $"name={name}", "--format", "table {{.Label \"k\"}}\t{{.Label \"none\"}}\t{{.Names}}"],
+                ["images", "busybox", "--format", "{{json .Repository}} {{.Tag}} {{.Digest}}"],
+                ["rm", name + "x"],
+                ["volume", "rm", vol + "x"],
+            ];
+            foreach (var args in commands)
+            {
+                var b = await d.BerthAsync(args);
+                var k = await d.DockerAsync(args);
+                Assert.True(k.ExitCode == b.ExitCode && k.Stdout == b.Stdout && k.Stderr == b.Stderr, $"{string.Join(' ', args)}\nberth {b}\ndocker {k}");
+            }
+        }
+        finally
+        {
+            await d.BerthAsync("rm", "-f", "-v", name);
+            await d.BerthAsync("volume", "rm", "-f", vol);
+        }
+    }
+
+    [Fact]
+    public async Task UsageErrorsMatchDocker()
+    {
+        string[][] commands =
+        [
+            ["run", "--rm", "-m", "1x", "busybox", "true"],
+            ["run", "--rm", "--memory", "1.2.3", "busybox", "true"],
+            ["run", "--rm", "--no-such-flag", "busybox", "true"],
+            ["run"],
+            ["rm"],
+            ["rename", "onlyone"],
+            ["volume", "create", "-l", "a=b"],
+        ];
+        foreach (var args in commands)
+        {
+            var b = await d.BerthAsync(args);
+            var k = await d.DockerAsync(args);
+            var expected = k.Stderr.Replace("docker", "berth", StringComparison.Ordinal);
+            Assert.True(k.ExitCode == b.ExitCode && expected == b.Stderr && b.Stdout == "", $"{string.Join(' ', args)}\nberth {b}\ndocker {k}");
+        }
+    }
+
+    [Fact]
     public async Task NamedVolumeOutlivesContainer()
     {
         var vol = "v" + d.Tag;
@@ -331,10 +391,17 @@ public sealed class BerthCliTests(DaemonFixture d) : IClassFixture<DaemonFixture
             Assert.Contains("exec: \"nosuchcmd\": executable file not found in $PATH", r.Stderr);
             Assert.EndsWith("\n\nRun 'berth run --help' for more information\n", r.Stderr);
             Assert.Equal("", r.Stdout);
+
+            // With --rm the container that failed to start is gone when the command returns.
+            var rm = await d.BerthAsync("run", "--rm", "--name", name + "rm", "busybox", "nosuchcmd");
+            Assert.Equal(127, rm.ExitCode);
+            var gone = await d.BerthAsync("ps", "-a", "--filter", $"name={name}rm", "--format", "{{.Names}}");
+            Ok(gone);
+            Assert.Equal("", gone.Stdout);
         }
         finally
         {
-            await d.BerthAsync("rm", "-f", name);
+            await d.BerthAsync("rm", "-f", name, name + "rm");
         }
     }
 

@@ -227,11 +227,11 @@ public sealed class VfsSnapshotterTests : SnapshotterSuite
         await Snapshotter.CommitAsync("c1", "k1", CancellationToken.None);
 
         var (copy, _) = ApplyTarget.For(await Snapshotter.PrepareAsync("k2", "c1", CancellationToken.None));
-        var st = Berth.Storage.Interop.Fs.LStat(Path.Combine(copy, "suid"))!.Value;
+        var st = Berth.Core.Interop.Fs.LStat(Path.Combine(copy, "suid"))!.Value;
         Assert.Equal(0x8000 | 0b100_111_101_101, st.Mode);
         Assert.Equal((123u, 456u), (st.Uid, st.Gid));
         Assert.Equal("/nowhere", new FileInfo(Path.Combine(copy, "link")).LinkTarget);
-        Assert.Equal(0x1000, Berth.Storage.Interop.Fs.LStat(Path.Combine(copy, "fifo"))!.Value.Mode & 0xF000);
+        Assert.Equal(0x1000, Berth.Core.Interop.Fs.LStat(Path.Combine(copy, "fifo"))!.Value.Mode & 0xF000);
     }
 }
 

@@ -97,9 +97,14 @@ internal static class InspectCommand
             }
         }
         var format = args.Get("format");
-        if (format is null || OutputFormat.IsJson(format))
+        if (format is null)
         {
             ctx.Out.WriteLine(Support.IndentedArray(found));
+        }
+        else if (OutputFormat.IsJson(format))
+        {
+            // docker's JSON inspector: the same array, compact on one line.
+            ctx.Out.WriteLine(GoTemplate.ToJson(new JsonArray(found.Select(o => o.DeepClone()).ToArray())));
         }
         else
         {

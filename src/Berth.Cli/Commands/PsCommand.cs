@@ -18,12 +18,13 @@ internal static class PsCommand
         }
         var quiet = args.GetBool("quiet");
         var format = args.Get("format");
-        var size = args.GetBool("size") && !quiet && (format is null || format.Contains(".Size", StringComparison.Ordinal));
+        // docker: --size asks for sizes, and so does a template that uses .Size unless -q or an explicit --size=false.
+        var size = args.GetBool("size") || (!quiet && !args.IsSet("size") && format is not null && format.Contains(".Size", StringComparison.Ordinal));
         var list = await ctx.Client.ContainerListAsync(new ContainerListOptions
         {
             All = args.GetBool("all") || last > 0,
             Limit = last > 0 ? last : null,
-            Size = size || (format?.Contains(".Size", StringComparison.Ordinal) ?? false),
+            Size = size,
             Filters = Support.ParseFilters(args),
         }).ConfigureAwait(false);
         var trunc = !args.GetBool("no-trunc");

@@ -11,6 +11,8 @@ internal static class RunCommand
     // block start forever.
     internal static readonly TimeSpan WaitRegistrationTimeout = TimeSpan.FromSeconds(5);
 
+    internal static readonly TimeSpan StartFailureRemovalTimeout = TimeSpan.FromSeconds(10);
+
     public static async Task<int> CreateAsync(CliContext ctx, ParsedArgs args)
     {
         var options = RunOptions.Parse(args, ctx.Env, detached: true);
@@ -50,7 +52,17 @@ internal static class RunCommand
                     Condition = config.HostConfig?.AutoRemove == true ? "removed" : "next-exit",
                     RegistrationTimeout = WaitRegistrationTimeout,
                 }).ConfigureAwait(false);
-                await ctx.Client.ContainerStartAsync(id).ConfigureAwait(false);
+                try
+                {
+                    await ctx.Client.ContainerStartAsync(id).ConfigureAwait(false);
+                }
+                catch (DockerApiException) when (config.HostConfig?.AutoRemove == true)
+                {
+                    // Like docker: with --rm the daemon removes a container that failed to start; return once it is gone.
+                    // Bounded, so a daemon that keeps it cannot hang the command.
+                    await Task.WhenAny(wait.Exit, Task.Delay(StartFailureRemovalTimeout)).ConfigureAwait(false);
+                    throw;
+                }
                 using var proxy = SignalProxy.Start(ctx, id, args.GetBool("sig-proxy", fallback: true) && !config.Tty);
                 if (session is not null)
                 {

@@ -308,10 +308,10 @@ internal sealed record RunOptions(ContainerCreateRequest Request, string? Name, 
         {
             return null;
         }
-        if (!Units.TryParseRamInBytes(v, out var bytes))
+        if (!Units.TryParseRamInBytes(v, out var bytes, out var error))
         {
             var display = shortName is { } s ? $"-{s}, --{name}" : $"--{name}";
-            throw new UsageException($"invalid argument \"{v}\" for \"{display}\" flag: invalid size: '{v}'", args.Command);
+            throw new UsageException($"invalid argument \"{v}\" for \"{display}\" flag: {error}", args.Command);
         }
         return bytes;
     }

@@ -145,13 +145,10 @@ internal static class Rows
         }).ToList() ?? [];
         var localVolumes = (c["Mounts"] as JsonArray)?.Count(m => Str(m?["Driver"]) == "local") ?? 0;
         var networks = (c["NetworkSettings"]?["Networks"] as JsonObject)?.Select(p => p.Key).Order(StringComparer.Ordinal).ToList() ?? [];
-        var size = "";
-        if (c["SizeRw"] is not null || c["SizeRootFs"] is not null)
-        {
-            var rw = Units.HumanSize(Long(c["SizeRw"]));
-            var root = Long(c["SizeRootFs"]);
-            size = root > 0 ? $"{rw} (virtual {Units.HumanSize(root)})" : rw;
-        }
+        // docker formats the sizes whether or not they were asked for: "0B" without --size.
+        var rw = Units.HumanSize(Long(c["SizeRw"]));
+        var root = Long(c["SizeRootFs"]);
+        var size = root > 0 ? $"{rw} (virtual {Units.HumanSize(root)})" : rw;
         return new JsonObject
         {
             ["Command"] = GoQuote(trunc ? Ellipsis(command, 20) : command),
@@ -163,6 +160,7 @@ internal static class Rows
             ["Mounts"] = string.Join(",", mounts),
             ["Names"] = string.Join(",", names),
             ["Networks"] = string.Join(",", networks),
+            ["Platform"] = null,
             ["Ports"] = Ports(c["Ports"] as JsonArray),
             ["RunningFor"] = Units.HumanDuration(now - created) + " ago",
             ["Size"] = size,

@@ -41,28 +41,67 @@ internal static partial class Units
         return s.Replace("E+", "e+", StringComparison.Ordinal).Replace("E-", "e-", StringComparison.Ordinal);
     }
 
-    [GeneratedRegex(@"^(\d+(\.\d+)*) ?([kKmMgGtTpP])?[iI]?[bB]?$")]
-    private static partial Regex SizeRegex();
-
     // RAMInBytes: "64m" -> 64 MiB; binary multipliers like docker's --memory.
-    public static bool TryParseRamInBytes(string s, out long bytes)
+    public static bool TryParseRamInBytes(string s, out long bytes) => TryParseRamInBytes(s, out bytes, out _);
+
+    // go-units' parseSize, with its error texts: a number, an optional space, then b or k/m/g/t/p with an optional b or ib.
+    public static bool TryParseRamInBytes(string s, out long bytes, out string error)
     {
-        bytes = 0;
-        var m = SizeRegex().Match(s);
-        if (!m.Success || !double.TryParse(m.Groups[1].Value, NumberStyles.Float, CultureInfo.InvariantCulture, out var size))
+        bytes = -1;
+        var sep = s.LastIndexOfAny("0123456789. ".ToCharArray());
+        if (sep < 0)
+        {
+            error = $"invalid size: '{s}'";
+            return false;
+        }
+        var num = s[sep] == ' ' ? s[..sep] : s[..(sep + 1)];
+        var sfx = s[(sep + 1)..];
+        if (!double.TryParse(num, NumberStyles.AllowLeadingSign | NumberStyles.AllowDecimalPoint | NumberStyles.AllowExponent, CultureInfo.InvariantCulture, out var size))
+        {
+            error = $"strconv.ParseFloat: parsing \"{num}\": invalid syntax";
+            return false;
+        }
+        if (size < 0)
+        {
+            error = $"invalid size: '{s}'";
+            return false;
+        }
+        error = $"invalid suffix: '{sfx}'";
+        if (sfx.Length == 0)
+        {
+            bytes = (long)size;
+            return true;
+        }
+        if (sfx.Length > 3)
         {
             return false;
         }
-        var mult = m.Groups[3].Success ? char.ToLowerInvariant(m.Groups[3].Value[0]) switch
+        sfx = sfx.ToLowerInvariant();
+        error = $"invalid suffix: '{sfx}'";
+        if (sfx[0] == 'b')
+        {
+            if (sfx.Length > 1)
+            {
+                return false;
+            }
+            bytes = (long)size;
+            return true;
+        }
+        long mult = sfx[0] switch
         {
             'k' => 1L << 10,
             'm' => 1L << 20,
             'g' => 1L << 30,
             't' => 1L << 40,
             'p' => 1L << 50,
-            _ => 1L,
-        } : 1L;
+            _ => 0,
+        };
+        if (mult == 0 || (sfx.Length == 2 && sfx[1] != 'b') || (sfx.Length == 3 && sfx[1..] != "ib"))
+        {
+            return false;
+        }
         bytes = (long)(size * mult);
+        error = "";
         return true;
     }
 

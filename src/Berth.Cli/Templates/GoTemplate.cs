@@ -77,6 +77,16 @@ internal sealed class GoTemplate
 
     internal static string ToJson(object? value) => value is null ? "null" : ToNode(value)!.ToJsonString(JsonFuncOptions);
 
+    // "--format json" of list rows: docker's row contexts marshal themselves with json.Marshal, which (unlike the template's
+    // json function) escapes HTML-sensitive characters in lower-case hex ("<none>" is "\u003cnone\u003e"). They can only
+    // occur inside strings, so replacing them in the encoded text is safe.
+    internal static string ToGoJson(object? value) => ToJson(value)
+        .Replace("<", "\\u003c", StringComparison.Ordinal)
+        .Replace(">", "\\u003e", StringComparison.Ordinal)
+        .Replace("&", "\\u0026", StringComparison.Ordinal)
+        .Replace("\u2028", "\\u2028", StringComparison.Ordinal)
+        .Replace("\u2029", "\\u2029", StringComparison.Ordinal);
+
     // fmt's %v.
     internal static string Print(object? value, bool nested = false) => value switch
     {
@@ -309,11 +319,49 @@ internal sealed class GoTemplate
             {
                 return CallFunction(fn.Name, cmd.Args.Skip(1).ToList(), dot, piped);
             }
+            if (head is FieldArg { Path: [.., "Label"] } method && cmd.Args.Count == 2 && piped == NoArg)
+            {
+                var name = Print(EvalArg(cmd.Args[1], dot));
+                if (headerMode)
+                {
+                    // docker's header for .Label "com.example.some-key" is "some key".
+                    return name.Split('.')[^1].Replace('-', ' ').Replace('_', ' ');
+                }
+                if (Walk(dot, method.Path.Take(method.Path.Count - 1).ToList()) is JsonObject { } row && row["Labels"] is JsonValue joined)
+                {
+                    return LabelFromJoined(joined.ToString(), name);
+                }
+            }
             if (cmd.Args.Count > 1 || piped != NoArg)
             {
                 throw new TemplateException($"can't give argument to non-function {Describe(head)}");
             }
             return EvalArg(head, dot);
+        }
+
+        // The list rows (ps, volume ls) carry labels as docker's .Labels shows them, "k=v,k2=v2"; docker's .Label method
+        // reads the map. A piece without "=" belongs to the value before it ("q=a,b").
+        private static string LabelFromJoined(string joined, string name)
+        {
+            string? key = null;
+            var value = new System.Text.StringBuilder();
+            string? found = null;
+            foreach (var piece in joined.Length == 0 ? [] : joined.Split(','))
+            {
+                var eq = piece.IndexOf('=');
+                if (eq < 0 && key is not null)
+                {
+                    value.Append(',').Append(piece);
+                    continue;
+                }
+                if (key == name)
+                {
+                    found = value.ToString();
+                }
+                key = eq < 0 ? piece : piece[..eq];
+                value.Clear().Append(eq < 0 ? "" : piece[(eq + 1)..]);
+            }
+            return key == name ? value.ToString() : found ?? "";
         }
 
         private static string Describe(ArgNode arg) => arg switch

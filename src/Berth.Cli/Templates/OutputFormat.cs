@@ -16,9 +16,9 @@ internal static class OutputFormat
         var source = format;
         if (IsJson(format))
         {
-            source = "{{json .}}";
+            return string.Concat(rows.Select(r => GoTemplate.ToGoJson(r) + "\n"));
         }
-        else if (table)
+        if (table)
         {
             source = source["table".Length..];
         }

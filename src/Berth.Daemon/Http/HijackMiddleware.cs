@@ -28,11 +28,14 @@ internal sealed class HijackMiddleware(HijackRoutes routes, ILogger<HijackMiddle
         var toKestrel = new Pipe(new PipeOptions(pauseWriterThreshold: 1 << 20, resumeWriterThreshold: 1 << 19, useSynchronizationContext: false));
         ctx.Transport = new DuplexPipe(toKestrel.Reader, output);
         // Kestrel's HTTP layer aborts the whole connection when the transport reports the client's FIN; a hijacked
-        // client half-closes on purpose (no more stdin) and still reads. So the HTTP layer gets its own "closed" signal,
-        // raised when this loop ends rather than at the client's FIN.
+        // client half-closes on purpose (no more stdin) and still reads. So the HTTP layer gets its own "closed" signal:
+        // the client's, except once a hijack owns the connection. After a hijack the HTTP layer just sees its input end
+        // and closes gracefully, so the stream's last bytes are sent rather than dropped by an abort.
         var clientClosed = ctx.ConnectionClosed;
         using var httpClosed = new CancellationTokenSource();
         ctx.ConnectionClosed = httpClosed.Token;
+        bool hijacked = false;
+        using var forward = clientClosed.Register(() => { if (!Volatile.Read(ref hijacked)) httpClosed.Cancel(); });
         var kestrel = next(ctx);
         try
         {
@@ -42,6 +45,7 @@ internal sealed class HijackMiddleware(HijackRoutes routes, ILogger<HijackMiddle
                 if (head is null) break;
                 if (ParseHead(head) is { } req && IsHijack(req.Headers) && routes.Match(req.Method, StripVersion(req.Target)) is { } route)
                 {
+                    Volatile.Write(ref hijacked, true);
                     await HijackAsync(req, route, input, output, CancellationToken.None);
                     break;
                 }
@@ -56,7 +60,6 @@ internal sealed class HijackMiddleware(HijackRoutes routes, ILogger<HijackMiddle
         finally
         {
             await toKestrel.Writer.CompleteAsync();
-            await httpClosed.CancelAsync();
         }
         await kestrel;
     }

@@ -1,10 +1,10 @@
 using System.Runtime.InteropServices;
 using Berth.Core;
 
-namespace Berth.Content.Interop;
+namespace Berth.Core.Interop;
 
-/// <summary>libc calls the layer applier needs beyond Berth.Core's: lstat-like queries, hard links, times without following links.</summary>
-internal static unsafe partial class Fs
+/// <summary>libc calls for files: lstat-like queries, hard links, times without following links.</summary>
+public static unsafe partial class Fs
 {
     private const string Libc = "libc";
     private const int AT_FDCWD = -100;
@@ -92,6 +92,47 @@ internal static unsafe partial class Fs
         long sec = Math.DivRem(ticks, TimeSpan.TicksPerSecond, out long rem);
         if (rem < 0) { sec--; rem += TimeSpan.TicksPerSecond; }
         return new Timespec { Sec = sec, Nsec = rem * 100 };
+    }
+
+    [LibraryImport(Libc, EntryPoint = "llistxattr", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial nint LListXattrNative(string path, byte* list, nuint size);
+
+    /// <summary>The names of a path's extended attributes (not following a symlink); empty when unsupported.</summary>
+    public static List<string> ListXattrs(string path)
+    {
+        var names = new List<string>();
+        nint size = LListXattrNative(path, null, 0);
+        if (size <= 0) return names;
+        var buf = new byte[size];
+        fixed (byte* b = buf)
+        {
+            size = LListXattrNative(path, b, (nuint)buf.Length);
+        }
+        if (size <= 0) return names;
+        foreach (var n in System.Text.Encoding.UTF8.GetString(buf, 0, (int)size).Split('\0', StringSplitOptions.RemoveEmptyEntries))
+            names.Add(n);
+        return names;
+    }
+
+    /// <summary>Reads one extended attribute, or null when it is absent.</summary>
+    public static byte[]? GetXattr(string path, string name)
+    {
+        nint size = Berth.Core.Interop.Sys.Lgetxattr(path, name, null, 0);
+        if (size < 0) return null;
+        var buf = new byte[size];
+        fixed (byte* b = buf)
+        {
+            size = Berth.Core.Interop.Sys.Lgetxattr(path, name, b, (nuint)buf.Length);
+        }
+        return size < 0 ? null : buf[..(int)size];
+    }
+
+    public static void SetXattr(string path, string name, ReadOnlySpan<byte> value)
+    {
+        fixed (byte* v = value)
+        {
+            Check(Berth.Core.Interop.Sys.Lsetxattr(path, name, v, (nuint)value.Length, 0), $"setxattr {name} on {path}");
+        }
     }
 
     public static void Check(int result, string what)
