@@ -31,6 +31,7 @@ public sealed class CliTests
         public string? WaitQuery;
         public string? StartError;
         public string? CreateError;
+        public string PullError = "pull access denied for busybox, repository does not exist or may require 'docker login'";
         public int ExitCode = 3;
         public readonly TaskCompletionSource Started = new(TaskCreationOptions.RunContinuationsAsynchronously);
         public readonly TaskCompletionSource OutputDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -40,6 +41,12 @@ public sealed class CliTests
             if (req.Path == "/_ping")
             {
                 await c.RespondAsync(200);
+                return true;
+            }
+            if (req.Path.EndsWith("/images/create", StringComparison.Ordinal))
+            {
+                // run pulls a missing image, as docker does; this daemon has no registry to pull from.
+                await c.RespondAsync(404, new JsonObject { ["message"] = PullError }.ToJsonString());
                 return true;
             }
             if (req.Path.EndsWith("/containers/create", StringComparison.Ordinal))
@@ -159,7 +166,7 @@ public sealed class CliTests
         var (code, _, stderr) = await RunCliAsync(daemon, "", "run", "busybox");
         Assert.Equal(125, code);
         Assert.StartsWith("Unable to find image 'busybox:latest' locally\n", stderr, StringComparison.Ordinal);
-        Assert.Contains("berth: Error response from daemon: No such image: busybox:latest", stderr, StringComparison.Ordinal);
+        Assert.Contains("berth: Error response from daemon: pull access denied for busybox", stderr, StringComparison.Ordinal);
     }
 
     [Theory]
