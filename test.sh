@@ -21,5 +21,7 @@ for proj in tests/*/*.Tests.csproj; do
   [ "${f:-0}" = "0" ] || status=1
   rm -f "$log"
 done
+# Acceptance: the suites leave no mounts, links, nft tables, cgroups or processes behind.
+scripts/check-clean.sh || status=1
 echo "$passed passed, $failed failed, $skipped skipped"
 exit $status

@@ -1,8 +1,6 @@
 using System.Text;
 using System.Text.Json;
-using Berth.Api;
 using Berth.Core;
-using Berth.Core.Interop;
 using Berth.Network;
 using Berth.Runtime.Shim;
 using Berth.Runtime.Spec;

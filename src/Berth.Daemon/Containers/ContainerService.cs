@@ -3,12 +3,9 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using Berth.Api;
 using Berth.Core;
-using Berth.Core.Interop;
 using Berth.Daemon.Config;
 using Berth.Images;
 using Berth.Network;
-using Berth.Runtime.Shim;
-using Berth.Runtime.Spec;
 using Berth.Storage;
 
 namespace Berth.Daemon.Containers;

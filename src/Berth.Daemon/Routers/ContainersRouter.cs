@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using Berth.Api;
@@ -6,7 +5,6 @@ using Berth.Core;
 using Berth.Daemon.Containers;
 using Berth.Daemon.Http;
 using Berth.Runtime.Logs;
-using Microsoft.AspNetCore.Http.Features;
 
 namespace Berth.Daemon.Routers;
 

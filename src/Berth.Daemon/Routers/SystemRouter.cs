@@ -38,6 +38,8 @@ internal static class SystemRouter
         var a => a.ToString().ToLowerInvariant(),
     };
 
+    private static string BuildTime() => File.GetLastWriteTimeUtc(Path.Combine(AppContext.BaseDirectory, "berthd.dll")).ToString("o");
+
     private static SystemVersion Version()
     {
         var details = new Dictionary<string, string>
@@ -48,6 +50,9 @@ internal static class SystemRouter
             ["Arch"] = Arch(),
             ["KernelVersion"] = KernelVersion(),
             ["GitCommit"] = "",
+            ["GoVersion"] = $"dotnet{Environment.Version}",
+            ["BuildTime"] = BuildTime(),
+            ["Experimental"] = "false",
         };
         return new SystemVersion
         {
@@ -64,7 +69,7 @@ internal static class SystemRouter
             Os = "linux",
             Arch = Arch(),
             KernelVersion = KernelVersion(),
-            BuildTime = File.GetLastWriteTimeUtc(Path.Combine(AppContext.BaseDirectory, "berthd.dll")).ToString("o"),
+            BuildTime = BuildTime(),
         };
     }
 }
