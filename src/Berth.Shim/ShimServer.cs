@@ -380,6 +380,13 @@ internal sealed partial class ShimServer
         {
             if (_state == ContainerState.Created) _state = ContainerState.Running;
         }
+        // From here the shim mostly sleeps for the container's life: give back the start-up garbage once, after the
+        // reply has gone out, so each running container costs as little memory as possible.
+        ThreadPool.QueueUserWorkItem(static _ =>
+        {
+            Thread.Sleep(200);
+            GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        });
         return [];
     }
 
