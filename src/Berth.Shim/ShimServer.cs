@@ -35,6 +35,8 @@ internal sealed partial class ShimServer
     private ExitStatus? _exit;
     private Client[] _clients = [];
 
+    // Set once the exit is recorded and announced (waiters answer then); _exited follows after runc's own clean-up.
+    private readonly ManualResetEventSlim _recorded = new(false);
     private readonly ManualResetEventSlim _exited = new(false);
     private readonly ManualResetEventSlim _deleteRequested = new(false);
     private int _inflight;
@@ -405,7 +407,7 @@ internal sealed partial class ShimServer
 
     private byte[] DoWait()
     {
-        _exited.Wait();
+        _recorded.Wait();
         lock (_lock) return _exit!.ToJson();
     }
 
@@ -420,8 +422,8 @@ internal sealed partial class ShimServer
             // Never started: runc kills the waiting init; the exit path below records it as usual.
             try { _runc.DeleteAsync(_o.Id, force: true).GetAwaiter().GetResult(); }
             catch (BerthException) { }
-            _exited.Wait(TimeSpan.FromSeconds(10));
         }
+        _exited.Wait(TimeSpan.FromSeconds(10));
         _deleteRequested.Set();
         return [];
     }
@@ -515,8 +517,6 @@ internal sealed partial class ShimServer
         foreach (var t in _pumps) t.Join(TimeSpan.FromSeconds(5));
         CloseStdin();
         bool oom = OomKilled();
-        try { _runc.DeleteAsync(_o.Id, force: true).GetAwaiter().GetResult(); }
-        catch (BerthException) { /* already gone */ }
 
         var exit = new ExitStatus { ExitCode = Reaper.ExitCode(status), FinishedAt = finished, OomKilled = oom, Pid = _initPid };
         try { exit.Write(_o.StateDir); } catch (IOException) { }
@@ -529,13 +529,18 @@ internal sealed partial class ShimServer
             _state = ContainerState.Stopped;
             clients = _clients;
         }
-        _exited.Set();
+        _recorded.Set();
         var payload = exit.ToJson();
         foreach (var c in clients)
         {
             c.Send(ShimProtocol.Exit, payload);
             try { c.Socket.Shutdown(SocketShutdown.Both); } catch (Exception e) when (e is SocketException or ObjectDisposedException) { }
         }
+        // runc's state and cgroup go after the exit is announced: the process is gone, and this is off the path of
+        // `docker run --rm` finishing. delete waits for it (_exited) before the shim goes away.
+        try { _runc.DeleteAsync(_o.Id, force: true).GetAwaiter().GetResult(); }
+        catch (BerthException) { /* already gone */ }
+        _exited.Set();
     }
 
     // The kernel counts OOM kills per memory cgroup (v1 memory.oom_control, v2 memory.events).

@@ -28,6 +28,9 @@ internal sealed class Container
 
     public ShimClient? Shim { get; set; }
 
+    /// <summary>The previous run's shim finishing runc's clean-up; the next start waits for it (same container ID).</summary>
+    public Task PreviousShimGone { get; set; } = Task.CompletedTask;
+
     /// <summary>Completes with the exit code at the next exit (the one after the current run, if one is under way).</summary>
     public Task<int> NextExit { get { lock (_sync) return _exitSignal.Task; } }
 

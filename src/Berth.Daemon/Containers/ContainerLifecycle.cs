@@ -56,6 +56,7 @@ internal sealed partial class ContainerService
         string? sandbox = null;
         ShimClient? shim = null;
         bool mounted = false;
+        await c.PreviousShimGone;
         try
         {
             Directory.CreateDirectory(rootfs);
@@ -315,10 +316,14 @@ internal sealed partial class ContainerService
         {
             var shim = c.Shim;
             c.Shim = null;
-            if (shim is not null) await Quietly(() => shim.DeleteAsync(CancellationToken.None));
+            // runc's own clean-up finishes in the shim meanwhile; only a next start of this container waits for it.
+            if (shim is not null) c.PreviousShimGone = Quietly(() => shim.DeleteAsync(CancellationToken.None));
             r = c.Record;
             await ReleaseRunResourcesAsync(r);
-            r = Save(c, x => x with
+            // A --rm container's record is deleted in a moment; if the daemon dies first, restore finds the shim's
+            // exit.json and removes it then. So only containers that stay are written to disk here.
+            Func<Func<ContainerRecord, ContainerRecord>, ContainerRecord> store = r.HostConfig.AutoRemove ? c.Update : change => Save(c, change);
+            r = store(x => x with
             {
                 Status = ContainerStatus.Exited,
                 ExitCode = status.ExitCode,
@@ -487,7 +492,7 @@ internal sealed partial class ContainerService
         try
         {
             if (c.Removed.Task.IsCompleted) return;
-            r = Save(c, x => x with { Status = ContainerStatus.Removing });
+            r = c.Update(x => x with { Status = ContainerStatus.Removing }); // the directory goes next: nothing to persist
             await ReleaseRunResourcesAsync(r);
             await Quietly(() => _snapshotter.RemoveAsync(r.SnapshotKey, CancellationToken.None));
             try { Directory.Delete(_paths.Dir(r.Id), recursive: true); } catch (DirectoryNotFoundException) { }
