@@ -4,8 +4,12 @@ using System.Text.Json.Serialization;
 namespace Berth.Api;
 
 /// <summary>Container configuration that does not depend on the host (the spec's ContainerConfig).</summary>
-public sealed record ContainerConfig
+/// <remarks>Not sealed: the create body is this plus HostConfig and NetworkingConfig, as Docker's Go type embeds it.</remarks>
+public record ContainerConfig
 {
+    /// <summary>Exactly the ContainerConfig part of this object (a create request carries more), via the record's copy constructor.</summary>
+    public ContainerConfig ToConfig() => new(this);
+
     public string? Hostname { get; init; }
     public string? Domainname { get; init; }
     public string? User { get; init; }
@@ -46,46 +50,11 @@ public sealed record HealthConfig
     public long StartInterval { get; init; }
 }
 
-/// <summary>POST /containers/create body: ContainerConfig fields plus HostConfig and NetworkingConfig.</summary>
-public sealed record ContainerCreateRequest
+/// <summary>POST /containers/create body: the ContainerConfig fields plus HostConfig and NetworkingConfig.</summary>
+public sealed record ContainerCreateRequest : ContainerConfig
 {
-    public string? Hostname { get; init; }
-    public string? Domainname { get; init; }
-    public string? User { get; init; }
-    public bool AttachStdin { get; init; }
-    public bool AttachStdout { get; init; }
-    public bool AttachStderr { get; init; }
-    public Dictionary<string, EmptyObject>? ExposedPorts { get; init; }
-    public bool Tty { get; init; }
-    public bool OpenStdin { get; init; }
-    public bool StdinOnce { get; init; }
-    public IReadOnlyList<string>? Env { get; init; }
-    public IReadOnlyList<string>? Cmd { get; init; }
-    public HealthConfig? Healthcheck { get; init; }
-    public bool? ArgsEscaped { get; init; }
-    public string? Image { get; init; }
-    public Dictionary<string, EmptyObject>? Volumes { get; init; }
-    public string? WorkingDir { get; init; }
-    public IReadOnlyList<string>? Entrypoint { get; init; }
-    public bool? NetworkDisabled { get; init; }
-    public string? MacAddress { get; init; }
-    public IReadOnlyList<string>? OnBuild { get; init; }
-    public Dictionary<string, string>? Labels { get; init; }
-    public string? StopSignal { get; init; }
-    public int? StopTimeout { get; init; }
-    public IReadOnlyList<string>? Shell { get; init; }
     public HostConfig? HostConfig { get; init; }
     public NetworkingConfig? NetworkingConfig { get; init; }
-
-    public ContainerConfig ToConfig() => new()
-    {
-        Hostname = Hostname, Domainname = Domainname, User = User, AttachStdin = AttachStdin,
-        AttachStdout = AttachStdout, AttachStderr = AttachStderr, ExposedPorts = ExposedPorts, Tty = Tty,
-        OpenStdin = OpenStdin, StdinOnce = StdinOnce, Env = Env, Cmd = Cmd, Healthcheck = Healthcheck,
-        ArgsEscaped = ArgsEscaped, Image = Image, Volumes = Volumes, WorkingDir = WorkingDir, Entrypoint = Entrypoint,
-        NetworkDisabled = NetworkDisabled, MacAddress = MacAddress, OnBuild = OnBuild, Labels = Labels,
-        StopSignal = StopSignal, StopTimeout = StopTimeout, Shell = Shell,
-    };
 }
 
 public sealed record NetworkingConfig
