@@ -508,6 +508,9 @@ internal sealed partial class ContainerService
             c.Operation.Release();
         }
         c.Removed.TrySetResult();
+        // After `wait?condition=removed` has its answer: the old shim finishing runc's clean-up and exiting.
+        try { await c.PreviousShimGone.WaitAsync(TimeSpan.FromSeconds(15)).ConfigureAwait(false); }
+        catch (TimeoutException) { _log.LogWarning("the shim of removed container {Id} is slow to exit", c.Id[..12]); }
     }
 
     // ---- restore (daemon start) and shutdown ----
@@ -538,20 +541,34 @@ internal sealed partial class ContainerService
                 {
                     try { state = await shim.StateAsync(ct); } catch (Exception) { state = null; }
                 }
-                if (shim is not null && state is { Status: "running" or "created" })
+                if (shim is not null && state is { Status: "running" })
                 {
                     c.Shim = shim;
                     live.Add((c, shim));
+                }
+                else if (shim is not null && state is { Status: "created" })
+                {
+                    // The daemon died between runc create and start: nobody is attached and nothing ran; take it
+                    // down so it settles like any other exit (and its restart policy decides).
+                    try { await shim.DeleteAsync(ct); } catch (Exception) { /* recorded below either way */ }
+                    exited.Add((c, ShimClient.ReadExitStatus(_paths.ShimStateDir(r.Id)) ?? new ExitStatus { ExitCode = 255, FinishedAt = DateTimeOffset.UtcNow }));
                 }
                 else
                 {
                     var st = state?.Exit ?? ShimClient.ReadExitStatus(_paths.ShimStateDir(r.Id))
                         ?? new ExitStatus { ExitCode = r.Status == ContainerStatus.Restarting ? r.ExitCode : 255, FinishedAt = DateTimeOffset.UtcNow };
+                    // A shim still lingering after its container's exit is told to go, like after any exit.
+                    c.Shim = shim;
                     exited.Add((c, st));
                 }
             }
             else
             {
+                // A shim left by a daemon that died during a start (the record never became Running): take it down.
+                if (ShimClient.TryConnect(_paths.ShimSocket(r.Id)) is { } orphan)
+                {
+                    try { await orphan.DeleteAsync(ct); } catch (Exception) { /* it goes away by itself after its linger */ }
+                }
                 Quietly(() => MountOps.Unmount(_paths.Rootfs(r.Id)));
             }
         }
@@ -574,10 +591,12 @@ internal sealed partial class ContainerService
         }
     }
 
-    public Task ShutdownAsync()
+    public async Task ShutdownAsync()
     {
         _shutdown.Cancel();
-        return Task.CompletedTask;
+        // Shims of exited containers are finishing runc's clean-up; let them, so none is left behind (bounded).
+        try { await Task.WhenAll(_byId.Values.Select(c => c.PreviousShimGone)).WaitAsync(TimeSpan.FromSeconds(10)); }
+        catch (TimeoutException) { _log.LogWarning("some shims were still cleaning up at shutdown"); }
     }
 
     public bool AnyRunning => _byId.Values.Any(c => c.Record.IsRunning || c.Record.Status == ContainerStatus.Restarting);
