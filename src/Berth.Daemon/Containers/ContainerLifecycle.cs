@@ -449,7 +449,15 @@ internal sealed partial class ContainerService
 
     // ---- wait ----
 
-    public async Task<int> WaitAsync(Container c, string condition, CancellationToken ct)
+    /// <summary>Checks the condition before returning, so a bad one fails the request before any answer starts.</summary>
+    public Task<int> WaitAsync(Container c, string condition, CancellationToken ct)
+    {
+        if (condition is not ("" or "not-running" or "next-exit" or "removed"))
+            throw BerthException.Invalid($"invalid condition: \"{condition}\"");
+        return WaitCoreAsync(c, condition, ct);
+    }
+
+    private async Task<int> WaitCoreAsync(Container c, string condition, CancellationToken ct)
     {
         switch (condition)
         {
@@ -466,7 +474,7 @@ internal sealed partial class ContainerService
                 await c.Removed.Task.WaitAsync(ct);
                 return c.Record.ExitCode;
             default:
-                throw BerthException.Invalid($"invalid condition: \"{condition}\"");
+                throw new InvalidOperationException($"unchecked wait condition {condition}");
         }
     }
 

@@ -86,8 +86,6 @@ internal static class ContainersRouter
         {
             var c = svc.Get(id);
             var condition = ctx.Request.QueryString("condition") ?? "not-running";
-            if (condition is not ("not-running" or "next-exit" or "removed"))
-                throw BerthException.Invalid($"invalid condition: \"{condition}\"");
             var wait = svc.WaitAsync(c, condition, ctx.RequestAborted);
             // Like dockerd: headers go out at once, so a client can start the container while it waits.
             ctx.Response.StatusCode = 200;
