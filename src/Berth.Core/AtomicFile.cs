@@ -6,7 +6,12 @@ namespace Berth.Core;
 /// </summary>
 public static class AtomicFile
 {
-    public static void WriteAllBytes(string path, ReadOnlySpan<byte> data)
+    /// <param name="durable">
+    /// false skips the fsync: still never half a file for any reader or a restarted daemon, but a host crash may
+    /// lose the write. For run-time state on the exec-root (runc's own state.json is written the same way), which
+    /// means nothing after a host crash anyway, and which sits on the path of every container's exit.
+    /// </param>
+    public static void WriteAllBytes(string path, ReadOnlySpan<byte> data, bool durable = true)
     {
         var dir = Path.GetDirectoryName(path)!;
         Directory.CreateDirectory(dir);
@@ -16,7 +21,7 @@ public static class AtomicFile
             using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 0))
             {
                 fs.Write(data);
-                fs.Flush(flushToDisk: true);
+                fs.Flush(flushToDisk: durable);
             }
             File.Move(tmp, path, overwrite: true);
         }

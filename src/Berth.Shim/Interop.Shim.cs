@@ -7,11 +7,17 @@ namespace Berth.Shim;
 internal static unsafe partial class ShimSys
 {
     private const string Libc = "libc";
-    public const int O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2, O_CLOEXEC = 0x80000;
+    public const int O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2, O_CREAT = 0x40, O_TRUNC = 0x200, O_CLOEXEC = 0x80000;
     private const short POSIX_SPAWN_SETSIGDEF = 0x04, POSIX_SPAWN_SETSIGMASK = 0x08;
 
     // glibc's posix_spawn_file_actions_t is 80 bytes, posix_spawnattr_t 336, sigset_t 128: oversize, never inspected.
     private const int FileActionsSize = 128, AttrSize = 512, SigSetSize = 128;
+
+    // glibc's M_ARENA_MAX: one malloc arena instead of one per thread that ever called malloc.
+    public const int M_ARENA_MAX = -8;
+
+    [LibraryImport(Libc, EntryPoint = "mallopt")]
+    public static partial int Mallopt(int param, int value);
 
     [LibraryImport(Libc, EntryPoint = "pipe2", SetLastError = true)]
     private static partial int Pipe2(int* fds, int flags);

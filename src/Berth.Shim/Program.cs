@@ -9,6 +9,8 @@ internal static class Program
 {
     private static int Main(string[] args)
     {
+        // A shim's threads mostly sleep; per-thread malloc arenas would only add dirty pages to every container.
+        ShimSys.Mallopt(ShimSys.M_ARENA_MAX, 1);
         ShimOptions options;
         try
         {

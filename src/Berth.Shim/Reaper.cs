@@ -4,35 +4,37 @@ namespace Berth.Shim;
 
 /// <summary>
 /// The shim's only waitpid caller: a subreaper inherits the container's init (and stray runc children), so one
-/// thread reaps everything and hands each status to whoever waits for that pid.
+/// thread reaps everything and hands each status to whoever waits for that pid. Waiters block on a monitor rather
+/// than awaiting tasks: the shim then needs no thread pool at all while a container runs.
 /// </summary>
 internal sealed unsafe class Reaper
 {
-    // Guards _waiters and _unclaimed.
-    private readonly Lock _lock = new();
-    private readonly Dictionary<int, TaskCompletionSource<int>> _waiters = [];
-    private readonly Dictionary<int, int> _unclaimed = [];
+    // Guards _exited; waiters sleep on it (Monitor.Wait) until the loop records their pid.
+    private readonly object _gate = new();
+
+    // Statuses not yet claimed by Wait: a child may exit before anyone asks for it.
+    private readonly Dictionary<int, int> _exited = [];
 
     // Set when a child is spawned, so the loop can sleep while there are no children (waitpid → ECHILD).
     private readonly AutoResetEvent _childAdded = new(false);
 
     public Reaper()
     {
-        var t = new Thread(Loop, 128 * 1024) { IsBackground = true, Name = "reaper" };
+        var t = new Thread(Loop, 64 * 1024) { IsBackground = true, Name = "reaper" };
         t.Start();
     }
 
     public void ChildAdded() => _childAdded.Set();
 
-    /// <summary>The raw wait status of <paramref name="pid"/>, whether it exits before or after this call.</summary>
-    public Task<int> WaitAsync(int pid)
+    /// <summary>The raw wait status of <paramref name="pid"/> (a child of ours), whether it exits before or after this call.</summary>
+    public int Wait(int pid)
     {
-        lock (_lock)
+        lock (_gate)
         {
-            if (_unclaimed.Remove(pid, out var status)) return Task.FromResult(status);
-            if (!_waiters.TryGetValue(pid, out var tcs))
-                _waiters[pid] = tcs = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
-            return tcs.Task;
+            int status;
+            // Ends when the loop reaps pid: it is our child, so it exits sooner or later and is always reaped.
+            while (!_exited.Remove(pid, out status)) Monitor.Wait(_gate);
+            return status;
         }
     }
 
@@ -48,12 +50,11 @@ internal sealed unsafe class Reaper
             int pid = Sys.WaitPid(-1, &status, 0);
             if (pid > 0)
             {
-                TaskCompletionSource<int>? tcs;
-                lock (_lock)
+                lock (_gate)
                 {
-                    if (!_waiters.Remove(pid, out tcs)) _unclaimed[pid] = status;
+                    _exited[pid] = status;
+                    Monitor.PulseAll(_gate);
                 }
-                tcs?.TrySetResult(status);
                 continue;
             }
             int errno = Sys.Errno;

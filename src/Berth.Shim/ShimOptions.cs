@@ -18,6 +18,11 @@ internal sealed record ShimOptions
     public bool Stdin { get; init; }
     public bool StdinOnce { get; init; }
 
+    // What the shim needs from the bundle's spec, given on the command line so it never parses the whole spec:
+    // each running shim keeps only what it uses.
+    public bool Terminal { get; init; }
+    public string? CgroupsPath { get; init; }
+
     public static ShimOptions Parse(string[] args)
     {
         var v = new Dictionary<string, string>();
@@ -25,7 +30,7 @@ internal sealed record ShimOptions
         for (int i = 0; i < args.Length; i++)
         {
             var a = args[i];
-            if (a is "--stdin" or "--stdin-once") { flags.Add(a); continue; }
+            if (a is "--stdin" or "--stdin-once" or "--terminal") { flags.Add(a); continue; }
             if (!a.StartsWith("--", StringComparison.Ordinal) || i + 1 >= args.Length)
                 throw BerthException.Invalid($"berth-shim: bad argument \"{a}\"");
             v[a[2..]] = args[++i];
@@ -44,6 +49,8 @@ internal sealed record ShimOptions
             LogMaxFiles = v.TryGetValue("log-max-files", out var mf) ? int.Parse(mf, CultureInfo.InvariantCulture) : 1,
             Stdin = flags.Contains("--stdin"),
             StdinOnce = flags.Contains("--stdin-once"),
+            Terminal = flags.Contains("--terminal"),
+            CgroupsPath = v.GetValueOrDefault("cgroups-path"),
         };
     }
 }

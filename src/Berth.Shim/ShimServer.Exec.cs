@@ -75,7 +75,7 @@ internal sealed partial class ShimServer
                 var master = console?.BeginReceive();
 
                 // Detached, runc returns once the process runs (it is then our child, as subreaper) or failed to start.
-                int runcCode = Reaper.ExitCode(_reaper.WaitAsync(runcPid).GetAwaiter().GetResult());
+                int runcCode = Reaper.ExitCode(_reaper.Wait(runcPid));
                 if (runcCode != 0)
                 {
                     outStream.Dispose();
@@ -87,7 +87,6 @@ internal sealed partial class ShimServer
                     throw new BerthException(kind, msg);
                 }
                 int pid = int.Parse(File.ReadAllText(pidFile).Trim(), CultureInfo.InvariantCulture);
-                var processExit = _reaper.WaitAsync(pid);
                 if (master is not null)
                 {
                     // With a terminal, the process's stdio is the pty; the pipes only ever see runc's own output.
@@ -110,7 +109,7 @@ internal sealed partial class ShimServer
                 var stdinThread = new Thread(() => ExecStdin(client, stdin, pty), ThreadStack) { IsBackground = true, Name = "exec-stdin" };
                 stdinThread.Start();
 
-                int status = processExit.GetAwaiter().GetResult();
+                int status = _reaper.Wait(pid);
                 var finished = DateTimeOffset.UtcNow;
                 foreach (var t in pumps) t.Join(TimeSpan.FromSeconds(5));
                 client.Send(ShimProtocol.Exit, new ExitStatus { ExitCode = Reaper.ExitCode(status), FinishedAt = finished, Pid = pid }.ToJson());

@@ -22,7 +22,7 @@ internal sealed partial class ShimServer
     // After the container exits the shim waits this long for the daemon's delete (or late waiters) before leaving.
     private static readonly TimeSpan Linger = TimeSpan.FromSeconds(10);
     private const int ThreadStack = 256 * 1024;
-    private const int PumpBuffer = 16 * 1024;
+    private const int PumpBuffer = 8 * 1024;
 
     private readonly ShimOptions _o;
     private readonly Reaper _reaper = new();
@@ -40,6 +40,7 @@ internal sealed partial class ShimServer
     private readonly ManualResetEventSlim _exited = new(false);
     private readonly ManualResetEventSlim _deleteRequested = new(false);
     private int _inflight;
+    private int _runcCalls;
     private int _initPid;
 
     // Guards writes to and the closing of the container's stdin.
@@ -57,7 +58,7 @@ internal sealed partial class ShimServer
     public ShimServer(ShimOptions o)
     {
         _o = o;
-        _runc = new RuncDriver(o.Runc, o.RuncRoot, RunAsync);
+        _runc = new RuncDriver(o.Runc, o.RuncRoot, RunRunc);
     }
 
     private sealed class Client(Socket socket, byte flags)
@@ -114,7 +115,7 @@ internal sealed partial class ShimServer
         Program.Report($"ok {_initPid}");
         DetachStdio();
 
-        int status = _reaper.WaitAsync(_initPid).GetAwaiter().GetResult();
+        int status = _reaper.Wait(_initPid);
         OnExit(status);
 
         _deleteRequested.Wait(Linger);
@@ -127,9 +128,8 @@ internal sealed partial class ShimServer
 
     private void Create()
     {
-        var spec = SpecBuilder.Deserialize(File.ReadAllBytes(Path.Combine(_o.Bundle, "config.json")));
-        _cgroupsPath = spec.Linux?.CgroupsPath;
-        bool tty = spec.Process.Terminal;
+        _cgroupsPath = _o.CgroupsPath;
+        bool tty = _o.Terminal;
 
         var (outR, outW) = ShimSys.Pipe();
         var (errR, errW) = ShimSys.Pipe();
@@ -167,7 +167,7 @@ internal sealed partial class ShimServer
         if (inW >= 0) _stdin = new FileStream(new SafeFileHandle(inW, ownsHandle: true), FileAccess.Write, 0);
         var master = console?.BeginReceive();
 
-        int code = Reaper.ExitCode(_reaper.WaitAsync(runcPid).GetAwaiter().GetResult());
+        int code = Reaper.ExitCode(_reaper.Wait(runcPid));
         if (code != 0)
         {
             // What runc printed went to the (would-be) container's stderr; its json log has the clean message.
@@ -342,6 +342,15 @@ internal sealed partial class ShimServer
                 return;
             }
             ShimProtocol.Write(ns, ShimProtocol.Ok, reply);
+            if (f.Type == ShimProtocol.Start)
+            {
+                // From here the shim mostly sleeps for the container's life: once the reply is out and the client
+                // has moved on, give back the start-up garbage, so each running container costs as little as can be.
+                ns.Dispose();
+                ns = null;
+                Thread.Sleep(200);
+                GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+            }
         }
         catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or EndOfStreamException)
         {
@@ -382,13 +391,6 @@ internal sealed partial class ShimServer
         {
             if (_state == ContainerState.Created) _state = ContainerState.Running;
         }
-        // From here the shim mostly sleeps for the container's life: give back the start-up garbage once, after the
-        // reply has gone out, so each running container costs as little memory as possible.
-        ThreadPool.QueueUserWorkItem(static _ =>
-        {
-            Thread.Sleep(200);
-            GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
-        });
         return [];
     }
 
@@ -587,40 +589,46 @@ internal sealed partial class ShimServer
         _ => "exited",
     };
 
-    // runc commands run through our own spawn + reaper: .NET's Process would race the reaper for the same children.
-    private async Task<RuncResult> RunAsync(string runc, IReadOnlyList<string> args, CancellationToken ct)
+    // runc commands run through our own spawn + reaper (.NET's Process would race the reaper for the same children),
+    // synchronously on the caller's thread: the shim has no thread pool to spare. stderr goes to a file of its own so
+    // that reading stdout to its end can never block on a full stderr pipe.
+    private Task<RuncResult> RunRunc(string runc, IReadOnlyList<string> args, CancellationToken ct)
     {
         var (outR, outW) = ShimSys.Pipe();
-        var (errR, errW) = ShimSys.Pipe();
+        var errPath = Path.Combine(_o.StateDir, $"runc-{Interlocked.Increment(ref _runcCalls)}.err");
+        int errFd = ShimSys.Open(errPath, ShimSys.O_RDWR | ShimSys.O_CREAT | ShimSys.O_TRUNC | ShimSys.O_CLOEXEC, 0x180);
         int devnull = ShimSys.Open("/dev/null", ShimSys.O_RDONLY | ShimSys.O_CLOEXEC, 0);
-        int pid;
         try
         {
-            pid = ShimSys.Spawn(runc, [runc, .. args], devnull, outW, errW);
-            _reaper.ChildAdded();
-        }
-        catch
-        {
-            ShimSys.Close(outR);
-            ShimSys.Close(errR);
-            throw;
+            if (errFd < 0 || devnull < 0) throw new BerthException(ErrorKind.Unknown, $"cannot run runc: cannot open {errPath} or /dev/null");
+            int pid;
+            try
+            {
+                pid = ShimSys.Spawn(runc, [runc, .. args], devnull, outW, errFd);
+                _reaper.ChildAdded();
+            }
+            finally
+            {
+                ShimSys.Close(outW);
+                outW = -1;
+            }
+            string stdout;
+            using (var fs = new FileStream(new SafeFileHandle(outR, ownsHandle: true), FileAccess.Read, 0))
+            {
+                outR = -1;
+                using var r = new StreamReader(fs);
+                stdout = r.ReadToEnd();
+            }
+            int code = Reaper.ExitCode(_reaper.Wait(pid));
+            return Task.FromResult(new RuncResult(code, stdout, File.ReadAllText(errPath)));
         }
         finally
         {
-            ShimSys.Close(outW);
-            ShimSys.Close(errW);
-            ShimSys.Close(devnull);
-        }
-        var stdout = Task.Run(() => ReadAll(outR), ct);
-        var stderr = Task.Run(() => ReadAll(errR), ct);
-        int status = await _reaper.WaitAsync(pid).ConfigureAwait(false);
-        return new RuncResult(Reaper.ExitCode(status), await stdout.ConfigureAwait(false), await stderr.ConfigureAwait(false));
-
-        static string ReadAll(int fd)
-        {
-            using var fs = new FileStream(new SafeFileHandle(fd, ownsHandle: true), FileAccess.Read, 0);
-            using var r = new StreamReader(fs);
-            return r.ReadToEnd();
+            if (outR >= 0) ShimSys.Close(outR);
+            if (outW >= 0) ShimSys.Close(outW);
+            if (errFd >= 0) ShimSys.Close(errFd);
+            if (devnull >= 0) ShimSys.Close(devnull);
+            try { File.Delete(errPath); } catch (IOException) { }
         }
     }
 }

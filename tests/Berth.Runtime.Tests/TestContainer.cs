@@ -48,9 +48,13 @@ internal sealed class TestContainer : IAsyncDisposable
             CgroupsPath = t.CgroupsPath,
         };
         if (edit is not null) spec = edit(spec);
+        t.Spec = spec;
         SpecBuilder.WriteConfig(t.Bundle, SpecBuilder.Build(spec));
         return t;
     }
+
+    /// <summary>The spec written to the bundle; the shim is told what it needs of it on its command line.</summary>
+    public ContainerProcessSpec Spec { get; private set; } = null!;
 
     public ShimLaunchOptions Options(bool openStdin = false, bool stdinOnce = false) => new()
     {
@@ -64,6 +68,8 @@ internal sealed class TestContainer : IAsyncDisposable
         LogPath = LogPath,
         OpenStdin = openStdin,
         StdinOnce = stdinOnce,
+        Terminal = Spec.Terminal,
+        CgroupsPath = Spec.CgroupsPath,
     };
 
     public async Task<ShimClient> LaunchAsync(bool openStdin = false, bool stdinOnce = false)

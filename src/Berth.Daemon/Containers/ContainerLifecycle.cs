@@ -139,6 +139,8 @@ internal sealed partial class ContainerService
                 LogMaxFiles = maxFiles,
                 OpenStdin = r.Config.OpenStdin,
                 StdinOnce = r.Config.StdinOnce,
+                Terminal = spec.Terminal,
+                CgroupsPath = spec.CgroupsPath,
             }, ct);
 
             foreach (var p in c.TakeAttachers())

@@ -32,7 +32,7 @@ public sealed record ExitStatus
     }
 
     internal void Write(string stateDir) =>
-        AtomicFile.WriteAllBytes(Path.Combine(stateDir, FileName), JsonSerializer.SerializeToUtf8Bytes(this, RuntimeJsonContext.Default.ExitStatus));
+        AtomicFile.WriteAllBytes(Path.Combine(stateDir, FileName), JsonSerializer.SerializeToUtf8Bytes(this, RuntimeJsonContext.Default.ExitStatus), durable: false);
 
     internal byte[] ToJson() => JsonSerializer.SerializeToUtf8Bytes(this, RuntimeJsonContext.Default.ExitStatus);
 

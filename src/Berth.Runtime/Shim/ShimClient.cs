@@ -98,6 +98,8 @@ public sealed class ShimClient
         if (o.LogPath is not null) a.AddRange(["--log", Path.GetFullPath(o.LogPath)]);
         if (o.OpenStdin) a.Add("--stdin");
         if (o.StdinOnce) a.Add("--stdin-once");
+        if (o.Terminal) a.Add("--terminal");
+        if (!string.IsNullOrEmpty(o.CgroupsPath)) a.AddRange(["--cgroups-path", o.CgroupsPath]);
         return a;
     }
 

@@ -25,4 +25,10 @@ public sealed record ShimLaunchOptions
     public int LogMaxFiles { get; init; } = 5;
     public bool OpenStdin { get; init; }
     public bool StdinOnce { get; init; }
+
+    /// <summary>The spec asks for a terminal (<c>process.terminal</c>): the shim takes the pty from runc.</summary>
+    public bool Terminal { get; init; }
+
+    /// <summary>The spec's <c>linux.cgroupsPath</c>, where the shim reads OOM kills; null = none.</summary>
+    public string? CgroupsPath { get; init; }
 }
