@@ -22,6 +22,19 @@ public sealed record LayerStats
     public long ContentBytes { get; init; }
 }
 
+/// <summary>How <see cref="LayerApplier.Extract"/> treats an archive that is not an image layer (docker cp).</summary>
+public sealed record ExtractOptions
+{
+    /// <summary>Execute <c>.wh.</c> entries as whiteouts (a layer); false extracts them as the plain files they are.</summary>
+    public bool Whiteouts { get; init; }
+
+    /// <summary>The owner of every entry instead of the archive's (docker cp without <c>-a</c>: the container's root).</summary>
+    public (int Uid, int Gid)? Owner { get; init; }
+
+    /// <summary>Refuse to replace a directory with a non-directory or the reverse (the docker CLI always asks for this).</summary>
+    public bool NoOverwriteDirNonDir { get; init; }
+}
+
 /// <summary>
 /// Unpacks a layer tar into a directory. The safety rule: no entry may create, change or follow anything outside
 /// the target directory, whatever its name, link target or the symlinks earlier entries planted.
@@ -36,13 +49,23 @@ public static class LayerApplier
     /// Applies the uncompressed tar <paramref name="tar"/> to <paramref name="targetDir"/>. Whiteouts are executed
     /// (<see cref="WhiteoutMode.Delete"/>) or recorded as overlayfs whiteouts (<see cref="WhiteoutMode.Overlay"/>).
     /// </summary>
-    public static LayerStats Apply(Stream tar, string targetDir, WhiteoutMode mode, CancellationToken ct)
+    public static LayerStats Apply(Stream tar, string targetDir, WhiteoutMode mode, CancellationToken ct) =>
+        Run(tar, targetDir, mode, new ExtractOptions { Whiteouts = true }, ct);
+
+    /// <summary>
+    /// Extracts an ordinary archive into <paramref name="targetDir"/> with the same confinement as a layer: nothing
+    /// is created or followed outside the directory.
+    /// </summary>
+    public static LayerStats Extract(Stream tar, string targetDir, ExtractOptions options, CancellationToken ct) =>
+        Run(tar, targetDir, WhiteoutMode.Delete, options, ct);
+
+    private static LayerStats Run(Stream tar, string targetDir, WhiteoutMode mode, ExtractOptions options, CancellationToken ct)
     {
         var root = Path.GetFullPath(targetDir).TrimEnd('/');
         if (root.Length == 0) throw BerthException.Invalid("refusing to apply a layer to /");
         Directory.CreateDirectory(root);
         using var hashing = new HashingStream(tar);
-        var state = new ApplyState(root, mode);
+        var state = new ApplyState(root, mode, options);
         using (var reader = new TarReader(hashing, leaveOpen: true))
         {
             while (reader.GetNextEntry(copyData: false) is { } entry)
@@ -64,7 +87,7 @@ public static class LayerApplier
         };
     }
 
-    private sealed class ApplyState(string root, WhiteoutMode mode)
+    private sealed class ApplyState(string root, WhiteoutMode mode, ExtractOptions options)
     {
         // Directory times are set last: creating entries inside a directory would overwrite them.
         private readonly List<(string Path, DateTimeOffset Mtime)> _dirTimes = [];
@@ -86,7 +109,7 @@ public static class LayerApplier
                 return;
             }
             var name = parts[^1];
-            if (name.StartsWith(WhiteoutPrefix, StringComparison.Ordinal))
+            if (options.Whiteouts && name.StartsWith(WhiteoutPrefix, StringComparison.Ordinal))
             {
                 ApplyWhiteout(parts, name);
                 return;
@@ -103,6 +126,10 @@ public static class LayerApplier
             {
                 bool existingIsDir = (ex.Mode & Fs.S_IFMT) == Fs.S_IFDIR;
                 replacesWhiteout = (ex.Mode & Fs.S_IFMT) == Fs.S_IFCHR && ex.RdevMajor == 0 && ex.RdevMinor == 0;
+                if (options.NoOverwriteDirNonDir && isDir != existingIsDir)
+                    throw BerthException.Invalid(existingIsDir
+                        ? $"cannot overwrite directory \"{path[root.Length..]}\" with non-directory \"{entry.Name}\""
+                        : $"cannot overwrite non-directory \"{path[root.Length..]}\" with directory \"{entry.Name}\"");
                 if (!(isDir && existingIsDir))
                 {
                     RemovePath(path, existingIsDir);
@@ -242,8 +269,11 @@ public static class LayerApplier
             else File.Delete(path);
         }
 
-        private static void SetOwner(string path, TarEntry entry) =>
-            Sys.CheckIo(Sys.Lchown(path, entry.Uid, entry.Gid), $"lchown {path}");
+        private void SetOwner(string path, TarEntry entry)
+        {
+            var (uid, gid) = options.Owner ?? (entry.Uid, entry.Gid);
+            Sys.CheckIo(Sys.Lchown(path, uid, gid), $"lchown {path}");
+        }
 
         private static void SetXattrs(string path, TarEntry entry)
         {

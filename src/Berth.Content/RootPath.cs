@@ -40,7 +40,16 @@ public static class RootPath
     /// (including the last component) within the root. The result is always <paramref name="root"/> or below it.
     /// Components that do not exist yet are appended as they are.
     /// </summary>
-    public static string Resolve(string root, IEnumerable<string> components)
+    public static string Resolve(string root, IEnumerable<string> components) =>
+        Join(root, ResolveIn(parts => Join(root, parts, null), components, followLast: true), null);
+
+    /// <summary>
+    /// The general form of <see cref="Resolve(string, IEnumerable{string})"/> for a root made of several host
+    /// directories (a container's rootfs with its volumes and binds): <paramref name="hostOf"/> maps cleaned
+    /// root-relative components to the host path that holds them. Returns the resolved root-relative components,
+    /// symlinks followed as if the root were <c>/</c> (the last one only when <paramref name="followLast"/>).
+    /// </summary>
+    public static List<string> ResolveIn(Func<IReadOnlyList<string>, string> hostOf, IEnumerable<string> components, bool followLast)
     {
         var pending = new LinkedList<string>(components);
         var resolved = new List<string>();
@@ -56,21 +65,22 @@ public static class RootPath
                 if (resolved.Count > 0) resolved.RemoveAt(resolved.Count - 1);
                 continue;
             }
-            var candidate = Join(root, resolved, c);
+            resolved.Add(c);
+            if (!followLast && !pending.Any(p => p is not ("" or "."))) break;
+            var candidate = hostOf(resolved);
             var st = Fs.LStat(candidate);
             if (st is { } s && (s.Mode & Fs.S_IFMT) == Fs.S_IFLNK)
             {
+                resolved.RemoveAt(resolved.Count - 1);
                 if (++links > MaxSymlinks)
                     throw BerthException.Invalid($"too many levels of symbolic links resolving {candidate}");
                 var target = new FileInfo(candidate).LinkTarget ?? "";
                 if (target.StartsWith('/')) resolved.Clear();
                 var parts = target.Split('/');
                 for (int i = parts.Length - 1; i >= 0; i--) pending.AddFirst(parts[i]);
-                continue;
             }
-            resolved.Add(c);
         }
-        return Join(root, resolved, null);
+        return resolved;
     }
 
     /// <summary>
@@ -84,7 +94,7 @@ public static class RootPath
         return Path.Combine(parent, components[^1]);
     }
 
-    private static string Join(string root, List<string> parts, string? last)
+    private static string Join(string root, IReadOnlyList<string> parts, string? last)
     {
         var sb = new System.Text.StringBuilder(root.TrimEnd('/'));
         foreach (var p in parts) sb.Append('/').Append(p);

@@ -45,6 +45,7 @@ internal sealed class Engine
         services.AddSingleton(e._snapshotter);
         services.AddSingleton(e._volumes);
         services.AddSingleton(e._network);
+        services.AddSingleton<Events.EventBus>();
         services.AddSingleton<ContainerService>();
         return e;
     }
@@ -55,11 +56,17 @@ internal sealed class Engine
     {
         _containers = app.Services.GetRequiredService<ContainerService>();
         ContainersRouter.MapHijack(hijack, Containers, app.Services.GetRequiredService<ILoggerFactory>());
+        ExecRouter.MapHijack(hijack, Containers);
         SystemRouter.Map(app, Info);
         ContainersRouter.Map(app, Containers, _options.CgroupParent, () => _network.DefaultBridge.Id, Sizes);
+        ExecRouter.Map(app, Containers);
         ImagesRouter.Map(app, _images, Containers, Path.Combine(_options.DataRoot, "tmp"));
         VolumesRouter.Map(app, _volumes, Containers);
         NetworksRouter.Map(app, _network, Containers);
+        ContainerFilesRouter.Map(app, Containers, Path.Combine(_options.DataRoot, "tmp"));
+        StatsRouter.Map(app, Containers);
+        EventsRouter.Map(app, Containers.Events);
+        DiskUsageRouter.Map(app, _images, _volumes, Containers, () => _network.DefaultBridge.Id, Sizes);
     }
 
     private (long?, long?) Sizes(ContainerRecord r)

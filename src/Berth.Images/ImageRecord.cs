@@ -58,6 +58,22 @@ public sealed record ImportOptions
     public string Source { get; init; } = "-";
 }
 
+/// <summary>What <c>docker commit</c> records besides the layer.</summary>
+public sealed record CommitOptions
+{
+    /// <summary>Name to give the image (<c>repo:tag</c>); none leaves it dangling.</summary>
+    public string? Tag { get; init; }
+
+    /// <summary>The new image's run-time config (the container's, with the commit's changes applied).</summary>
+    public ContainerConfig? Config { get; init; }
+
+    public string? Author { get; init; }
+    public string? Comment { get; init; }
+
+    /// <summary>The history entry's <c>created_by</c>: the container's command.</summary>
+    public string? CreatedBy { get; init; }
+}
+
 /// <summary>Which container uses an image, so deletion can refuse like Docker.</summary>
 public readonly record struct ImageUse(string ContainerId, bool Running);
 

@@ -213,6 +213,55 @@ public sealed class ImageStore
         }
     }
 
+    /// <summary>
+    /// <c>docker commit</c>: <paramref name="layerTar"/> (an uncompressed layer made from a container's changes) on
+    /// top of <paramref name="parent"/>'s layers, with the run-time config and history entry given. The new layer is
+    /// unpacked like any other when a container first uses the image.
+    /// </summary>
+    public async Task<ImageRecord> CommitAsync(ImageRecord parent, Stream layerTar, CommitOptions options, CancellationToken ct)
+    {
+        ImageReference? tag = options.Tag is { Length: > 0 } t ? ParseTag(t) : null;
+        ImageConfig parentConfig;
+        ImageManifest parentManifest;
+        lock (_lock)
+        {
+            var p = _images.GetValueOrDefault(parent.Id) ?? throw BerthException.NotFound($"No such image: {parent.Id}");
+            (parentConfig, parentManifest) = (p.Config, p.Manifest);
+        }
+        var layer = await _content.WriteAsync(layerTar, MediaTypes.OciLayer, null, ct).ConfigureAwait(false);
+        var now = _time.GetUtcNow();
+        var config = parentConfig with
+        {
+            Created = now,
+            Author = options.Author is { Length: > 0 } a ? a : null,
+            Config = options.Config,
+            RootFs = new RootFs { DiffIds = [.. parentConfig.RootFs.DiffIds, layer.Digest.ToString()] },
+            History = [.. parentConfig.History ?? [], new HistoryEntry
+            {
+                Created = now,
+                Author = options.Author is { Length: > 0 } ha ? ha : null,
+                CreatedBy = options.CreatedBy,
+                Comment = options.Comment is { Length: > 0 } c ? c : null,
+            }],
+        };
+        var configDesc = _content.WriteBytes(config.ToJsonBytes(), MediaTypes.OciConfig);
+        var manifest = new ImageManifest
+        {
+            MediaType = MediaTypes.OciManifest,
+            Config = OciDescriptor.From(configDesc),
+            Layers = [.. parentManifest.Layers, OciDescriptor.From(layer)],
+        };
+        var manifestDesc = _content.WriteBytes(manifest.ToJsonBytes(), MediaTypes.OciManifest);
+        var id = configDesc.Digest.ToString();
+        lock (_lock)
+        {
+            _images[id] = new LoadedImage(config, manifest, manifestDesc.Digest, configDesc.Digest);
+            if (tag is not null) _refs[tag.ToString()] = id;
+            SaveLocked();
+            return ToRecordLocked(id);
+        }
+    }
+
     private void ValidateTar(Digest blob)
     {
         try

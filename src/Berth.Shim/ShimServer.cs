@@ -11,7 +11,7 @@ using Microsoft.Win32.SafeHandles;
 
 namespace Berth.Shim;
 
-internal enum ContainerState { Created, Running, Stopped }
+internal enum ContainerState { Created, Running, Paused, Stopped }
 
 /// <summary>
 /// One container's keeper: creates it with runc, pumps its stdout/stderr into the json-file log and to attached
@@ -331,6 +331,10 @@ internal sealed partial class ShimServer
                     ShimProtocol.State => StateInfo().ToJson(),
                     ShimProtocol.Delete => DoDelete(),
                     ShimProtocol.Resize => DoResize(_ptyFd, f.Payload),
+                    ShimProtocol.Pause => DoPause(),
+                    ShimProtocol.Resume => DoResume(),
+                    ShimProtocol.Update => DoUpdate(f.Payload),
+                    ShimProtocol.RuncStatus => DoRuncStatus(),
                     _ => throw BerthException.Invalid($"unknown shim request '{(char)f.Type}'"),
                 };
             }
@@ -372,7 +376,7 @@ internal sealed partial class ShimServer
                 Id = _o.Id,
                 Pid = _initPid,
                 ShimPid = Environment.ProcessId,
-                Status = _state switch { ContainerState.Created => "created", ContainerState.Running => "running", _ => "stopped" },
+                Status = _state switch { ContainerState.Created => "created", ContainerState.Running => "running", ContainerState.Paused => "paused", _ => "stopped" },
                 StateDir = _o.StateDir,
                 Exit = _exit,
             };
@@ -417,8 +421,8 @@ internal sealed partial class ShimServer
     {
         ContainerState state;
         lock (_lock) state = _state;
-        if (state == ContainerState.Running)
-            throw BerthException.Conflict($"cannot delete container {_o.Id} in state running: stop it first");
+        if (state is ContainerState.Running or ContainerState.Paused)
+            throw BerthException.Conflict($"cannot delete container {_o.Id} in state {StateName(state)}: stop it first");
         if (state == ContainerState.Created)
         {
             // Never started: runc kills the waiting init; the exit path below records it as usual.
@@ -473,8 +477,9 @@ internal sealed partial class ShimServer
         finally
         {
             lock (_lock) _clients = [.. _clients.Where(c => c != client)];
-            // Docker's stdin_once: the first attached stdin going away closes the container's stdin.
-            if (wantsStdin && _o.StdinOnce) CloseStdin();
+            // Docker's stdin_once: the first attached stdin going away closes the container's stdin. Not a terminal's:
+            // a client that detaches (or drops) leaves the shell running, as dockerd does.
+            if (wantsStdin && _o.StdinOnce && !_o.Terminal) CloseStdin();
             lock (client.SendLock) client.Dead = true;
             client.Stream.Dispose();
         }
@@ -586,18 +591,34 @@ internal sealed partial class ShimServer
     {
         ContainerState.Created => "created",
         ContainerState.Running => "running",
+        ContainerState.Paused => "paused",
         _ => "exited",
     };
 
     // runc commands run through our own spawn + reaper (.NET's Process would race the reaper for the same children),
     // synchronously on the caller's thread: the shim has no thread pool to spare. stderr goes to a file of its own so
     // that reading stdout to its end can never block on a full stderr pipe.
-    private Task<RuncResult> RunRunc(string runc, IReadOnlyList<string> args, CancellationToken ct)
+    private Task<RuncResult> RunRunc(string runc, IReadOnlyList<string> args, CancellationToken ct) =>
+        Task.FromResult(RunRuncWithInput(runc, args, null));
+
+    /// <summary>Runs runc with <paramref name="input"/> (small: it must fit the pipe's buffer) on its stdin.</summary>
+    private RuncResult RunRuncWithInput(string runc, IReadOnlyList<string> args, byte[]? input)
     {
         var (outR, outW) = ShimSys.Pipe();
         var errPath = Path.Combine(_o.StateDir, $"runc-{Interlocked.Increment(ref _runcCalls)}.err");
         int errFd = ShimSys.Open(errPath, ShimSys.O_RDWR | ShimSys.O_CREAT | ShimSys.O_TRUNC | ShimSys.O_CLOEXEC, 0x180);
-        int devnull = ShimSys.Open("/dev/null", ShimSys.O_RDONLY | ShimSys.O_CLOEXEC, 0);
+        int devnull;
+        if (input is null)
+        {
+            devnull = ShimSys.Open("/dev/null", ShimSys.O_RDONLY | ShimSys.O_CLOEXEC, 0);
+        }
+        else
+        {
+            var (inR, inW) = ShimSys.Pipe();
+            try { ShimSys.WriteAll(inW, input); }
+            finally { ShimSys.Close(inW); }
+            devnull = inR;
+        }
         try
         {
             if (errFd < 0 || devnull < 0) throw new BerthException(ErrorKind.Unknown, $"cannot run runc: cannot open {errPath} or /dev/null");
@@ -620,7 +641,7 @@ internal sealed partial class ShimServer
                 stdout = r.ReadToEnd();
             }
             int code = Reaper.ExitCode(_reaper.Wait(pid));
-            return Task.FromResult(new RuncResult(code, stdout, File.ReadAllText(errPath)));
+            return new RuncResult(code, stdout, File.ReadAllText(errPath));
         }
         finally
         {

@@ -68,6 +68,45 @@ public sealed class LiveRestoreTests(DaemonFixture d) : IClassFixture<DaemonFixt
         Assert.Equal(0, (await d.DockerAsync("version")).ExitCode);
     }
 
+    [Fact]
+    public async Task RestartPolicies_AreHonoured_AlsoAcrossADaemonRestart()
+    {
+        string onFailure = "onf" + d.Tag, no = "no" + d.Tag, clean = "clean" + d.Tag, stopped = "us1" + d.Tag, running = "us2" + d.Tag;
+        try
+        {
+            Assert.Equal(0, (await d.DockerAsync("run", "-d", "--restart", "on-failure:2", "--name", onFailure, "busybox", "sh", "-c", "exit 3")).ExitCode);
+            Assert.Equal(0, (await d.DockerAsync("run", "-d", "--restart", "no", "--name", no, "busybox", "sh", "-c", "exit 3")).ExitCode);
+            Assert.Equal(0, (await d.DockerAsync("run", "-d", "--restart", "on-failure", "--name", clean, "busybox", "true")).ExitCode);
+            Assert.Equal(0, (await d.DockerAsync("run", "-d", "--init", "--restart", "unless-stopped", "--name", stopped, "busybox", "sleep", "300")).ExitCode);
+            Assert.Equal(0, (await d.DockerAsync("run", "-d", "--restart", "unless-stopped", "--name", running, "busybox", "sleep", "300")).ExitCode);
+
+            // on-failure:2 runs three times in all (the first run and two restarts), then stays exited with its code.
+            var gaveUp = await DockerCliTests.PollAsync(() => d.DockerAsync("inspect", "-f", "{{.State.Status}} {{.State.ExitCode}} {{.RestartCount}}", onFailure),
+                r => r.Stdout.Trim() == "exited 3 2", attempts: 100);
+            Assert.Equal("exited 3 2", gaveUp.Stdout.Trim());
+            Assert.Equal("exited 3 0", (await d.DockerAsync("inspect", "-f", "{{.State.Status}} {{.State.ExitCode}} {{.RestartCount}}", no)).Stdout.Trim());
+            Assert.Equal("exited 0 0", (await d.DockerAsync("inspect", "-f", "{{.State.Status}} {{.State.ExitCode}} {{.RestartCount}}", clean)).Stdout.Trim());
+
+            // unless-stopped: a container the user stopped stays stopped; one killed while the daemon is down comes back.
+            Assert.Equal(0, (await d.DockerAsync("stop", "-t", "10", stopped)).ExitCode);
+            int runningPid = await PidOf(running);
+            await d.KillDaemonAsync();
+            Assert.Equal(0, (await d.RunAsync("kill", ["-9", runningPid.ToString()], null)).ExitCode);
+            await DockerCliTests.PollAsync(() => d.ShellAsync($"test -e /proc/{runningPid}"), r => r.ExitCode != 0);
+            await d.StartDaemonAsync();
+
+            var back = await DockerCliTests.PollAsync(() => d.DockerAsync("inspect", "-f", "{{.State.Status}} {{.State.Pid}}", running),
+                r => r.Stdout.StartsWith("running ") && !r.Stdout.Contains($" {runningPid}"));
+            Assert.StartsWith("running ", back.Stdout);
+            Assert.StartsWith("exited", (await d.DockerAsync("inspect", "-f", "{{.State.Status}}", stopped)).Stdout.Trim());
+            Assert.Equal("exited 3 2", (await d.DockerAsync("inspect", "-f", "{{.State.Status}} {{.State.ExitCode}} {{.RestartCount}}", onFailure)).Stdout.Trim());
+        }
+        finally
+        {
+            await d.DockerAsync("rm", "-f", onFailure, no, clean, stopped, running);
+        }
+    }
+
     private async Task<int> PidOf(string name) =>
         int.TryParse((await d.DockerAsync("inspect", "-f", "{{.State.Pid}}", name)).Stdout.Trim(), out var p) ? p : 0;
 }

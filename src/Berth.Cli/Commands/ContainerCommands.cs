@@ -25,13 +25,20 @@ internal static class ContainerCommands
         var info = (await ctx.Client.ContainerInspectAsync(name).ConfigureAwait(false)).Raw;
         var tty = info["Config"]?["Tty"]?.GetValue<bool>() ?? false;
         var id = info["Id"]?.GetValue<string>() ?? name;
-        var session = await AttachSession.OpenAsync(ctx, id, stdin: interactive, stdout: true, stderr: true, tty).ConfigureAwait(false);
+        TtySession.Require(ctx, tty, interactive);
+        var detachKeys = args.Get("detach-keys");
+        using var terminal = TtySession.Begin(ctx, tty, interactive);
+        var session = await AttachSession.OpenAsync(ctx, id, stdin: interactive, stdout: true, stderr: true, tty, detachKeys).ConfigureAwait(false);
         await using (session.ConfigureAwait(false))
         {
             var wait = await ctx.Client.ContainerWaitAsync(id, new ContainerWaitOptions { Condition = "next-exit", RegistrationTimeout = RunCommand.WaitRegistrationTimeout }).ConfigureAwait(false);
             await ctx.Client.ContainerStartAsync(id).ConfigureAwait(false);
             using var proxy = SignalProxy.Start(ctx, id, !tty);
-            await session.WaitOutputAsync().ConfigureAwait(false);
+            terminal.FollowSize((h, w) => ctx.Client.ContainerResizeAsync(id, h, w));
+            if (await session.WaitOutputAsync().ConfigureAwait(false))
+            {
+                return 0;
+            }
             var exit = await wait.Exit.ConfigureAwait(false);
             return (int)exit.StatusCode;
         }
@@ -47,12 +54,20 @@ internal static class ContainerCommands
         }
         var tty = info["Config"]?["Tty"] is JsonValue t && t.GetValue<bool>();
         var openStdin = info["Config"]?["OpenStdin"] is JsonValue o && o.GetValue<bool>();
+        var attachStdin = openStdin && !args.GetBool("no-stdin");
+        TtySession.Require(ctx, tty, attachStdin);
+        var detachKeys = args.Get("detach-keys");
         var wait = await ctx.Client.ContainerWaitAsync(id, new ContainerWaitOptions { RegistrationTimeout = RunCommand.WaitRegistrationTimeout }).ConfigureAwait(false);
-        var session = await AttachSession.OpenAsync(ctx, id, stdin: openStdin && !args.GetBool("no-stdin"), stdout: true, stderr: true, tty).ConfigureAwait(false);
+        using var terminal = TtySession.Begin(ctx, tty, attachStdin);
+        var session = await AttachSession.OpenAsync(ctx, id, stdin: attachStdin, stdout: true, stderr: true, tty, detachKeys).ConfigureAwait(false);
         await using (session.ConfigureAwait(false))
         {
             using var proxy = SignalProxy.Start(ctx, id, args.GetBool("sig-proxy", fallback: true) && !tty);
-            await session.WaitOutputAsync().ConfigureAwait(false);
+            terminal.FollowSize((h, w) => ctx.Client.ContainerResizeAsync(id, h, w));
+            if (await session.WaitOutputAsync().ConfigureAwait(false))
+            {
+                return 0;
+            }
             var exit = await wait.Exit.ConfigureAwait(false);
             return (int)exit.StatusCode;
         }

@@ -24,6 +24,9 @@ internal static class ExecCommand
                 env.Add(entry);
             }
         }
+        TtySession.Require(ctx, tty, interactive && !detach);
+        var detachKeys = args.Get("detach-keys");
+        var keys = AttachSession.ParseKeys(detachKeys);
         var exec = await ctx.Client.ExecCreateAsync(container, new ExecCreateOptions
         {
             Cmd = args.Positionals.Skip(1).ToList(),
@@ -35,18 +38,23 @@ internal static class ExecCommand
             Privileged = args.GetBool("privileged"),
             User = args.Get("user"),
             WorkingDir = args.Get("workdir"),
-            DetachKeys = args.Get("detach-keys"),
+            DetachKeys = detachKeys,
         }).ConfigureAwait(false);
         if (detach)
         {
             await ctx.Client.ExecStartAsync(exec.Id, new ExecStartOptions { Detach = true, Tty = tty }).ConfigureAwait(false);
             return 0;
         }
+        using var terminal = TtySession.Begin(ctx, tty, interactive);
         var started = await ctx.Client.ExecStartAsync(exec.Id, new ExecStartOptions { Tty = tty }).ConfigureAwait(false);
-        var session = AttachSession.Start(ctx, started.Connection!, interactive, tty);
+        var session = AttachSession.Start(ctx, started.Connection!, interactive, tty, keys);
         await using (session.ConfigureAwait(false))
         {
-            await session.WaitOutputAsync().ConfigureAwait(false);
+            terminal.FollowSize((h, w) => ctx.Client.ExecResizeAsync(exec.Id, h, w));
+            if (await session.WaitOutputAsync().ConfigureAwait(false))
+            {
+                return 0;
+            }
         }
         // The stream can end a moment before the daemon records the exit code: poll briefly, bounded.
         for (var attempt = 0; attempt < 50; attempt++)

@@ -29,6 +29,13 @@ internal static class RunCommand
             throw new ExitException(1, "conflicting options: cannot specify both --attach and --detach");
         }
         var options = RunOptions.Parse(args, ctx.Env, detach);
+        TtySession.Require(ctx, options.Request.Tty, options.Request.AttachStdin);
+        var detachKeys = args.Get("detach-keys");
+        var keys = AttachSession.ParseKeys(detachKeys);
+        if (!detach && TtySession.InitialSize(ctx, options.Request.Tty) is { } size && options.Request.HostConfig is { } hc)
+        {
+            options = options with { Request = options.Request with { HostConfig = hc with { ConsoleSize = size } } };
+        }
         var id = await CreateContainerAsync(ctx, args, options).ConfigureAwait(false);
         var config = options.Request;
         try
@@ -40,9 +47,10 @@ internal static class RunCommand
                 return 0;
             }
             AttachSession? session = null;
+            using var terminal = TtySession.Begin(ctx, config.Tty, config.AttachStdin);
             if (config.AttachStdin || config.AttachStdout || config.AttachStderr)
             {
-                session = await AttachSession.OpenAsync(ctx, id, config.AttachStdin, config.AttachStdout, config.AttachStderr, config.Tty).ConfigureAwait(false);
+                session = await AttachSession.OpenAsync(ctx, id, config.AttachStdin, config.AttachStdout, config.AttachStderr, config.Tty, detachKeys).ConfigureAwait(false);
             }
             try
             {
@@ -64,9 +72,11 @@ internal static class RunCommand
                     throw;
                 }
                 using var proxy = SignalProxy.Start(ctx, id, args.GetBool("sig-proxy", fallback: true) && !config.Tty);
-                if (session is not null)
+                terminal.FollowSize((h, w) => ctx.Client.ContainerResizeAsync(id, h, w));
+                if (session is not null && await session.WaitOutputAsync().ConfigureAwait(false))
                 {
-                    await session.WaitOutputAsync().ConfigureAwait(false);
+                    // Detached with the detach keys: the container runs on.
+                    return 0;
                 }
                 var exit = await wait.Exit.ConfigureAwait(false);
                 if (exit.Error?.Message is { Length: > 0 } message)

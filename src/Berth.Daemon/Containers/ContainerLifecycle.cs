@@ -93,7 +93,9 @@ internal sealed partial class ContainerService
                 Gid = user.Gid,
                 AdditionalGids = user.AdditionalGids,
                 Hostname = mode == "host" ? null : r.Config.Hostname,
-                Terminal = false,
+                Terminal = r.Config.Tty,
+                ConsoleHeight = r.HostConfig.ConsoleSize is [var rows, _] ? rows : 0,
+                ConsoleWidth = r.HostConfig.ConsoleSize is [_, var cols] ? cols : 0,
                 RootfsPath = rootfs,
                 ReadonlyRootfs = r.HostConfig.ReadonlyRootfs,
                 Mounts = ContainerMounts(r),
@@ -148,6 +150,7 @@ internal sealed partial class ContainerService
                 try { p.Result.TrySetResult(await shim.AttachAsync(p.Stdin, p.Stdout, p.Stderr, ct)); }
                 catch (Exception e) { p.Result.TrySetException(e); }
             }
+            await ApplyStartResourcesAsync(shim, r, ct);
             await shim.StartAsync(ct);
             c.Shim = shim;
             Save(c, x => x with
@@ -164,6 +167,9 @@ internal sealed partial class ContainerService
                 Endpoint = endpoint,
                 SandboxKey = sandbox,
             });
+            Events.VolumeMounts(c.Record, mounted: true);
+            if (endpoint is not null) Events.Network("connect", _network.DefaultBridge.Id, NetworkController.BridgeNetwork, "bridge", id);
+            Events.Container("start", c.Record);
             _ = MonitorAsync(c, shim);
         }
         catch (Exception e)
@@ -322,6 +328,8 @@ internal sealed partial class ContainerService
             if (shim is not null) c.PreviousShimGone = Quietly(() => shim.DeleteAsync(CancellationToken.None));
             r = c.Record;
             await ReleaseRunResourcesAsync(r);
+            if (r.Endpoint is not null) Events.Network("disconnect", _network.DefaultBridge.Id, NetworkController.BridgeNetwork, "bridge", r.Id);
+            Events.VolumeMounts(r, mounted: false);
             // A --rm container's record is deleted in a moment; if the daemon dies first, restore finds the shim's
             // exit.json and removes it then. So only containers that stay are written to disk here.
             Func<Func<ContainerRecord, ContainerRecord>, ContainerRecord> store = r.HostConfig.AutoRemove ? c.Update : change => Save(c, change);
@@ -341,6 +349,8 @@ internal sealed partial class ContainerService
             c.Operation.Release();
         }
         _log.LogDebug("container {Id} exited with {Code}", c.Id[..12], status.ExitCode);
+        if (status.OomKilled) Events.Container("oom", r);
+        Events.Died(r, status.ExitCode); // before waiters hear of the exit, so "die" precedes what they do next
         c.SignalExit(status.ExitCode);
 
         if (ShouldRestart(r))
@@ -418,13 +428,17 @@ internal sealed partial class ContainerService
         var exited = c.NextExit;
         if (c.Shim is { } shim)
         {
+            Events.Killed(r, sig);
             await Quietly(() => shim.KillAsync(sig, false, ct));
-            if (timeout < 0) { await exited.WaitAsync(ct); return; }
+            await ThawAfterSignalAsync(c, shim);
+            if (timeout < 0) { await exited.WaitAsync(ct); Events.Container("stop", c.Record); return; }
             var done = await Task.WhenAny(exited, Task.Delay(TimeSpan.FromSeconds(timeout), ct));
-            if (done == exited) return;
+            if (done == exited) { Events.Container("stop", c.Record); return; }
+            Events.Killed(r, 9);
             await Quietly(() => shim.KillAsync(9, true, ct));
         }
         await exited.WaitAsync(TimeSpan.FromSeconds(30), ct);
+        Events.Container("stop", c.Record);
     }
 
     public async Task KillAsync(string idOrName, string? signal, CancellationToken ct)
@@ -435,7 +449,9 @@ internal sealed partial class ContainerService
         if (!r.IsRunning || c.Shim is not { } shim)
             throw BerthException.Conflict($"Cannot kill container: {idOrName}: container {r.Id} is not running");
         if (sig == 9) Save(c, x => x with { ManuallyStopped = true });
+        Events.Killed(r, sig);
         await shim.KillAsync(sig, false, ct);
+        if (ThawsOnKill(r, sig)) await ThawAfterSignalAsync(c, shim);
     }
 
     public async Task RestartAsync(string idOrName, int? timeoutSeconds, string? signal, CancellationToken ct)
@@ -447,6 +463,7 @@ internal sealed partial class ContainerService
             catch (BerthException e) when (e.Kind == ErrorKind.NotModified) { }
         }
         await StartAsync(c.Id, ct);
+        Events.Container("restart", c.Record);
     }
 
     // ---- wait ----
@@ -494,7 +511,9 @@ internal sealed partial class ContainerService
             if (c.Shim is { } shim)
             {
                 var exited = c.NextExit;
+                Events.Killed(r, 9);
                 await Quietly(() => shim.KillAsync(9, true, ct));
+                await ThawAfterSignalAsync(c, shim);
                 await exited.WaitAsync(TimeSpan.FromSeconds(30), ct);
             }
         }
@@ -508,10 +527,12 @@ internal sealed partial class ContainerService
             try { Directory.Delete(_paths.Dir(r.Id), recursive: true); } catch (DirectoryNotFoundException) { }
             try { Directory.Delete(_paths.ShimStateDir(r.Id), recursive: true); } catch (DirectoryNotFoundException) { }
             _byId.TryRemove(r.Id, out _);
+            ForgetExecs(r.Id);
             lock (_namesLock) _names.Remove(r.Name.TrimStart('/'));
             if (removeVolumes)
                 foreach (var m in r.Mounts.Where(m => m is { Type: "volume", Anonymous: true, Name: not null }))
-                    if (VolumeUsers(m.Name!).Count == 0) Quietly(() => _volumes.Remove(m.Name!));
+                    if (VolumeUsers(m.Name!).Count == 0) { Quietly(() => _volumes.Remove(m.Name!)); Events.Volume("destroy", m.Name!); }
+            Events.Container("destroy", r);
         }
         finally
         {
@@ -551,8 +572,9 @@ internal sealed partial class ContainerService
                 {
                     try { state = await shim.StateAsync(ct); } catch (Exception) { state = null; }
                 }
-                if (shim is not null && state is { Status: "running" })
+                if (shim is not null && state is { Status: "running" or "paused" })
                 {
+                    await RestorePausedStateAsync(c, shim, ct);
                     c.Shim = shim;
                     live.Add((c, shim));
                 }

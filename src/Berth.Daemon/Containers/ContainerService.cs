@@ -31,8 +31,9 @@ internal sealed partial class ContainerService
     private readonly CancellationTokenSource _shutdown = new();
 
     public ContainerService(DaemonOptions options, ImageStore images, ISnapshotter snapshotter, LocalVolumeStore volumes,
-        NetworkController network, ILogger<ContainerService> log)
+        NetworkController network, ILogger<ContainerService> log, Events.EventBus events)
     {
+        Events = events;
         _options = options;
         _paths = new ContainerPaths(options.DataRoot, options.ExecRoot);
         _images = images;
@@ -135,6 +136,7 @@ internal sealed partial class ContainerService
             var c = new Container(record);
             Persist(record);
             _byId[id] = c;
+            Events.Container("create", record);
             return new ContainerCreateResponse { Id = id, Warnings = warnings };
         }
         catch
@@ -249,6 +251,7 @@ internal sealed partial class ContainerService
             _names.Remove(old);
             _names[newName] = c.Id;
             Save(c, r => r with { Name = "/" + newName });
+            Events.Container("rename", c.Record, ("oldName", "/" + old));
         }
     }
 }

@@ -12,6 +12,8 @@ internal static class ContainerValidation
     public static List<string> ValidateHostConfig(HostConfig h)
     {
         var warnings = new List<string>();
+        if (h.ConsoleSize is { Count: > 0 } cs && (cs.Count != 2 || cs[0] < 0 || cs[1] < 0 || cs[0] > ushort.MaxValue || cs[1] > ushort.MaxValue))
+            throw BerthException.Invalid("invalid ConsoleSize: expected [height, width], both non-negative");
         if (h.Memory < 0) throw BerthException.Invalid($"invalid memory limit {h.Memory}: it must not be negative");
         if (h.Memory > 0 && h.Memory < 6 * 1024 * 1024) throw BerthException.Invalid("Minimum memory limit allowed is 6MB");
         if (h.MemorySwap > 0 && h.Memory > 0 && h.MemorySwap < h.Memory)

@@ -24,10 +24,16 @@ internal static class HttpJson
                 throw new BerthException(ErrorKind.InvalidArgument, $"request body too large (more than {MaxJsonBody} bytes)");
             ms.Write(buf, 0, n);
         }
-        if (ms.Length == 0) return null;
+        return Parse(ms.GetBuffer().AsSpan(0, (int)ms.Length), type);
+    }
+
+    /// <summary>A request body already read (a hijacked request's); null when empty, 400 when malformed.</summary>
+    public static T? Parse<T>(ReadOnlySpan<byte> body, JsonTypeInfo<T> type) where T : class
+    {
+        if (body.IsEmpty) return null;
         try
         {
-            return JsonSerializer.Deserialize(ms.GetBuffer().AsSpan(0, (int)ms.Length), type);
+            return JsonSerializer.Deserialize(body, type);
         }
         catch (JsonException e)
         {

@@ -47,7 +47,7 @@ internal static class ContainersRouter
         {
             var r = svc.Get(id).Record;
             var (rw, rootfs) = ctx.Request.QueryBool("size") ? sizes(r) : (null, null);
-            return HttpJson.WriteAsync(ctx, ContainerViews.Inspect(r, svc.Paths, bridgeNetworkId(), rw, rootfs), Wire.Json.ContainerInspectResponse);
+            return HttpJson.WriteAsync(ctx, ContainerViews.Inspect(r, svc.Paths, bridgeNetworkId(), rw, rootfs) with { ExecIDs = svc.ExecIds(r.Id) }, Wire.Json.ContainerInspectResponse);
         });
 
         app.MapPost("/containers/{id}/start", async (HttpContext ctx, string id) =>
@@ -125,6 +125,7 @@ internal static class ContainersRouter
                 }
                 catch (BerthException) { /* raced with a start: not prunable any more */ }
             }
+            svc.Events.Pruned("container", reclaimed);
             await HttpJson.WriteAsync(ctx, new PruneReport { ContainersDeleted = deleted, SpaceReclaimed = reclaimed }, Wire.Json.PruneReport);
         });
     }
@@ -154,6 +155,7 @@ internal static class ContainersRouter
     {
         bool stdin = Bool(q, "stdin"), stdout = Bool(q, "stdout"), stderr = Bool(q, "stderr");
         bool stream = Bool(q, "stream"), logs = Bool(q, "logs");
+        var keys = ContainerService.ParseDetachKeys(q["detachKeys"].ToString());
         // A client that has gone away shows up as a failed write; the stream ends with the container.
         var ct = CancellationToken.None;
         // Register for the next run before answering: the client starts the container as soon as it has the answer.
@@ -162,24 +164,26 @@ internal static class ContainersRouter
             pending = c.Record.IsRunning && c.Shim is { } shim
                 ? shim.AttachAsync(stdin, stdout, stderr, ct)
                 : c.WaitForRun(stdin, stdout, stderr, ct);
+        svc.Events.Container("attach", c.Record);
         await answer();
         try
         {
+            bool tty = c.Record.Config.Tty;
             if (logs)
                 await foreach (var e in JsonFileLog.ReadAsync(svc.Paths.LogFile(c.Id), new LogReadOptions(), ct))
-                    if (e.StreamId == 1 ? stdout : stderr) await StreamFraming.WriteFrameAsync(conn, (byte)e.StreamId, e.Log, ct);
+                {
+                    if (!(e.StreamId == 1 ? stdout : stderr)) continue;
+                    if (tty) await conn.WriteAsync(e.Log, ct);
+                    else await StreamFraming.WriteFrameAsync(conn, (byte)e.StreamId, e.Log, ct);
+                }
             if (pending is null) return;
             await using var attachment = await pending;
             log.LogDebug("attach to {Id} bound (stdin {Stdin}, stdout {Stdout}, stderr {Stderr})", c.Id[..12], stdin, stdout, stderr);
-            if (stdin && c.Record.Config.OpenStdin)
-                _ = PumpStdinAsync(conn, attachment, c.Record.Config.StdinOnce, ct);
-            bool tty = c.Record.Config.Tty;
-            await foreach (var chunk in attachment.ReadOutputAsync(ct))
-            {
-                if (tty) await conn.WriteAsync(chunk.Data, ct);
-                else await StreamFraming.WriteFrameAsync(conn, (byte)chunk.Stream, chunk.Data, ct);
-                await conn.FlushAsync(ct);
-            }
+            var config = c.Record.Config;
+            var (outcome, _) = await AttachStreams.PumpAsync(conn, attachment, tty, stdin && config.OpenStdin, config.StdinOnce, keys);
+            // Detached or gone: leaving the using ends this attachment (and its dropped output) at the shim.
+            if (outcome == AttachStreams.Outcome.Detached) log.LogDebug("client detached from {Id}", c.Id[..12]);
+            if (outcome == AttachStreams.Outcome.Detached) svc.Events.Container("detach", c.Record);
         }
         catch (IOException) { /* the client went away */ }
         finally
@@ -189,20 +193,6 @@ internal static class ContainersRouter
     }
 
     private static bool Bool(IQueryCollection q, string name) => q[name].ToString() is "1" or "true" or "True";
-
-    private static async Task PumpStdinAsync(Stream conn, Runtime.Shim.ShimAttachment att, bool stdinOnce, CancellationToken ct)
-    {
-        var buf = new byte[32 * 1024];
-        try
-        {
-            int n;
-            while ((n = await conn.ReadAsync(buf, ct)) > 0)
-                await att.WriteStdinAsync(buf.AsMemory(0, n), ct);
-            // The client closed its side: with StdinOnce the container's stdin closes too (echo x | docker run -i).
-            if (stdinOnce) await att.CloseStdinAsync(false, ct);
-        }
-        catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException or BerthException) { }
-    }
 
     private static async Task LogsAsync(HttpContext ctx, ContainerService svc, string id)
     {

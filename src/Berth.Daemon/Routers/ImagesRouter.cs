@@ -2,6 +2,7 @@ using System.Text.Json;
 using Berth.Api;
 using Berth.Core;
 using Berth.Daemon.Containers;
+using Berth.Daemon.Events;
 using Berth.Daemon.Http;
 using Berth.Images;
 
@@ -28,6 +29,7 @@ internal static class ImagesRouter
             var filters = ctx.Request.QueryFilters();
             filters.Validate("dangling", "label", "label!", "until");
             bool danglingOnly = !(filters.Get("dangling").FirstOrDefault() is "false" or "0");
+            var before = images.List();
             var result = await images.PruneAsync(new PruneOptions
             {
                 DanglingOnly = danglingOnly,
@@ -35,6 +37,8 @@ internal static class ImagesRouter
                 NotLabels = filters.Get("label!"),
                 Until = filters.Get("until").Select(u => TimeParam.Parse(u)).FirstOrDefault(),
             }, id => containers.ImageInUse(id, out _), ctx.RequestAborted);
+            ImageEvents.Removed(containers.Events, before, result.Deleted);
+            containers.Events.Pruned("image", result.SpaceReclaimed);
             await HttpJson.WriteAsync(ctx, new PruneReport { ImagesDeleted = Items(result.Deleted), SpaceReclaimed = result.SpaceReclaimed }, Wire.Json.PruneReport);
         });
 
@@ -49,7 +53,7 @@ internal static class ImagesRouter
             {
                 ("GET", "json") => HttpJson.WriteAsync(ctx, ImageViews.Inspect(images, Resolve(images, name)), Wire.Json.ImageInspectResponse),
                 ("GET", "history") => HttpJson.WriteAsync(ctx, ImageViews.History(images, Resolve(images, name)), Wire.Json.ListImageHistoryItem),
-                ("POST", "tag") => TagAsync(ctx, images, name),
+                ("POST", "tag") => TagAsync(ctx, images, name, containers.Events),
                 _ => HttpJson.WriteErrorAsync(ctx, 404, "page not found"),
             };
         });
@@ -58,12 +62,13 @@ internal static class ImagesRouter
     private static ImageRecord Resolve(ImageStore images, string name) =>
         images.Resolve(name) ?? throw BerthException.NotFound($"No such image: {name}");
 
-    private static Task TagAsync(HttpContext ctx, ImageStore images, string name)
+    private static Task TagAsync(HttpContext ctx, ImageStore images, string name, EventBus events)
     {
         var repo = ctx.Request.QueryString("repo") ?? throw BerthException.Invalid("repository name must have at least one component");
         var tag = ctx.Request.QueryString("tag");
         Resolve(images, name);
         images.Tag(name, tag is null ? repo : $"{repo}:{tag}");
+        ImageEvents.Tagged(events, Resolve(images, name), tag is null ? repo : $"{repo}:{tag}");
         ctx.Response.StatusCode = 201;
         return Task.CompletedTask;
     }
@@ -71,8 +76,10 @@ internal static class ImagesRouter
     private static async Task DeleteAsync(HttpContext ctx, ImageStore images, ContainerService containers, string name)
     {
         bool force = ctx.Request.QueryBool("force"), noprune = ctx.Request.QueryBool("noprune");
+        var before = images.List();
         var result = await images.DeleteAsync(name, force, noprune,
             id => containers.All.Where(c => c.Record.ImageId == id).Select(c => new ImageUse(c.Id, c.Record.IsRunning)), ctx.RequestAborted);
+        ImageEvents.Removed(containers.Events, before, result);
         var items = Items(result);
         await HttpJson.WriteAsync(ctx, items, Wire.Json.ListImageDeleteResponseItem);
     }
@@ -120,6 +127,9 @@ internal static class ImagesRouter
         {
             File.Delete(spool);
         }
+        var events = ctx.RequestServices.GetRequiredService<EventBus>();
+        events.Image("import", img.Id, img.Id, img.Labels);
+        if (reference is not null) ImageEvents.Tagged(events, img, reference);
         // Only the status field, as dockerd writes it: clients test for the presence of "error"/"errorDetail" keys,
         // and the JsonMessage record would write them as nulls.
         var buffer = new System.Buffers.ArrayBufferWriter<byte>();

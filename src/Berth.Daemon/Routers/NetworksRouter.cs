@@ -35,6 +35,13 @@ internal static class NetworksRouter
             // Every network there is now is one of the predefined ones, which dockerd refuses to remove with 403.
             throw new BerthException(ErrorKind.Forbidden, $"{n.Name} is a pre-defined network and cannot be removed");
         });
+        // Only the predefined networks exist so far, and those are never pruned: the answer is an empty report.
+        app.MapPost("/networks/prune", (HttpContext ctx) =>
+        {
+            ctx.Request.QueryFilters().Validate("until", "label", "label!");
+            containers.Events.Pruned("network", 0);
+            return HttpJson.WriteAsync(ctx, new PruneReport { NetworksDeleted = [] }, Wire.Json.PruneReport);
+        });
     }
 
     private static NetworkResource View(NetworkInfo n, ContainerService containers, bool withContainers)

@@ -17,6 +17,7 @@ internal static class VolumesRouter
             if (req.Driver is not (null or "" or "local"))
                 throw BerthException.NotFound($"error looking up volume plugin {req.Driver}: plugin \"{req.Driver}\" not found");
             var v = volumes.Create(string.IsNullOrEmpty(req.Name) ? null : req.Name, req.Labels, req.DriverOpts, anonymous: false);
+            containers.Events.Volume("create", v.Name);
             await HttpJson.WriteAsync(ctx, View(v, null), Wire.Json.Volume, 201);
         });
 
@@ -48,6 +49,7 @@ internal static class VolumesRouter
             if (users.Count > 0)
                 throw BerthException.Conflict($"remove {name}: volume is in use - [{string.Join(", ", users)}]");
             volumes.Remove(v.Name);
+            containers.Events.Volume("destroy", v.Name);
             ctx.Response.StatusCode = 204;
             return Task.CompletedTask;
         });
@@ -68,9 +70,11 @@ internal static class VolumesRouter
                 if (f.Get("label!").Any(l => ContainerFilter.LabelsMatch(v.Labels, [l]))) continue;
                 long size = volumes.Size(v.Name);
                 volumes.Remove(v.Name);
+                containers.Events.Volume("destroy", v.Name);
                 deleted.Add(v.Name);
                 reclaimed += size;
             }
+            containers.Events.Pruned("volume", reclaimed);
             await HttpJson.WriteAsync(ctx, new PruneReport { VolumesDeleted = deleted, SpaceReclaimed = reclaimed }, Wire.Json.PruneReport);
         });
     }

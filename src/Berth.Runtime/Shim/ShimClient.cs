@@ -134,6 +134,23 @@ public sealed class ShimClient
         return CallAsync(ShimProtocol.Kill, payload, ct);
     }
 
+    /// <summary>Freezes every process of the container (<c>runc pause</c>); Conflict when it is not running.</summary>
+    public Task PauseAsync(CancellationToken ct = default) => CallAsync(ShimProtocol.Pause, [], ct);
+
+    /// <summary>Thaws a paused container (<c>runc resume</c>); Conflict when it is not paused.</summary>
+    public Task ResumeAsync(CancellationToken ct = default) => CallAsync(ShimProtocol.Resume, [], ct);
+
+    /// <summary>Applies new limits to the running container (<c>runc update -r -</c>).</summary>
+    public Task UpdateAsync(Cgroups.ResourceUpdate resources, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(resources);
+        return CallAsync(ShimProtocol.Update, resources.ToRuncJson(), ct);
+    }
+
+    /// <summary>What runc reports for the container: "created", "running", "paused" or "stopped".</summary>
+    public async Task<string> RuncStatusAsync(CancellationToken ct = default) =>
+        System.Text.Encoding.UTF8.GetString(await CallAsync(ShimProtocol.RuncStatus, [], ct).ConfigureAwait(false));
+
     /// <summary>Sets the container's terminal size (containers created with a terminal only).</summary>
     public Task ResizeAsync(int rows, int cols, CancellationToken ct = default) =>
         CallAsync(ShimProtocol.Resize, ShimProtocol.EncodeSize(rows, cols), ct);

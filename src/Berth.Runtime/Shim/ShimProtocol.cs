@@ -14,6 +14,10 @@ internal static class ShimProtocol
         Delete = (byte)'d', Stdin = (byte)'i', CloseStdin = (byte)'c', Exec = (byte)'e',
         Resize = (byte)'r';
 
+    // Pause/Resume freeze and thaw the container (runc pause/resume); Update carries an OCI resources document for
+    // runc update; RuncStatus asks runc itself for the container's status (the paused state survives a daemon restart).
+    public const byte Pause = (byte)'p', Resume = (byte)'g', Update = (byte)'u', RuncStatus = (byte)'q';
+
     // Replies and attach traffic.
     public const byte Ok = (byte)'O', Error = (byte)'E', Stdout = (byte)'1', Stderr = (byte)'2', Exit = (byte)'X';
 

@@ -1,0 +1,119 @@
+using Berth.Api;
+using Berth.Core;
+using Berth.Daemon.Containers;
+using Berth.Daemon.Http;
+using Berth.Images;
+using Berth.Storage;
+
+namespace Berth.Daemon.Routers;
+
+/// <summary>GET /system/df (docker system df) and POST /build/prune (nothing to prune until the builder keeps a cache).</summary>
+internal static class DiskUsageRouter
+{
+    public static void Map(WebApplication app, ImageStore images, LocalVolumeStore volumes, ContainerService containers,
+        Func<string> bridgeNetworkId, Func<ContainerRecord, (long? Rw, long? RootFs)> sizes)
+    {
+        app.MapGet("/system/df", (HttpContext ctx) =>
+        {
+            var (wantContainers, wantImages, wantVolumes, wantBuildCache) = Types(ctx);
+            var usage = new SystemDataUsageResponse { BuildCache = wantBuildCache ? [] : null };
+            if (wantImages)
+            {
+                var (layersSize, list) = ImageUsage(images, containers);
+                usage = usage with { LayersSize = layersSize, Images = list };
+            }
+            if (wantContainers)
+            {
+                var now = DateTimeOffset.UtcNow;
+                usage = usage with
+                {
+                    Containers = containers.All.Select(c => c.Record).OrderByDescending(r => r.Created).Select(r =>
+                    {
+                        var (rw, rootfs) = sizes(r);
+                        return ContainerViews.Summary(r, bridgeNetworkId(), now, rw, rootfs);
+                    }).ToList(),
+                };
+            }
+            if (wantVolumes)
+            {
+                usage = usage with
+                {
+                    Volumes = volumes.List().Select(v => VolumesRouter.View(v, new VolumeUsageData
+                    {
+                        Size = SafeSize(volumes, v.Name),
+                        RefCount = containers.VolumeUsers(v.Name).Count,
+                    })).ToList(),
+                };
+            }
+            return HttpJson.WriteAsync(ctx, usage, Wire.Json.SystemDataUsageResponse);
+        });
+
+        app.MapPost("/build/prune", (HttpContext ctx) =>
+        {
+            var f = ctx.Request.QueryFilters();
+            f.Validate("until", "id", "parent", "type", "description", "inuse", "shared", "private", "unused-for", "unused_for", "label", "label!");
+            return HttpJson.WriteAsync(ctx, new BuildCachePruneReport(), Wire.Json.BuildCachePruneReport);
+        });
+    }
+
+    // dockerd: every type unless the request names some (API 1.42 and later); an unknown one is a bad request.
+    private static (bool Containers, bool Images, bool Volumes, bool BuildCache) Types(HttpContext ctx)
+    {
+        var types = ctx.Request.Query["type"];
+        if (types.Count == 0 || ApiVersion.Of(ctx).CompareTo((1, 42)) < 0) return (true, true, true, true);
+        bool c = false, i = false, v = false, b = false;
+        foreach (var t in types)
+        {
+            switch (t)
+            {
+                case "container": c = true; break;
+                case "image": i = true; break;
+                case "volume": v = true; break;
+                case "build-cache": b = true; break;
+                default: throw BerthException.Invalid($"unknown object type: {t}");
+            }
+        }
+        return (c, i, v, b);
+    }
+
+    /// <summary>
+    /// Images with what dockerd's df adds: how many containers use each, and SharedSize, the bytes of its layers that
+    /// other images use too. LayersSize counts every distinct layer once.
+    /// </summary>
+    internal static (long LayersSize, List<ImageSummary> Images) ImageUsage(ImageStore images, ContainerService containers)
+    {
+        var all = images.List();
+        var layerSize = new Dictionary<string, long>(StringComparer.Ordinal);
+        var layerUsers = new Dictionary<string, int>(StringComparer.Ordinal);
+        var chainsOf = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
+        foreach (var img in all)
+        {
+            var chains = ImageStore.ChainIds(img.Layers);
+            chainsOf[img.Id] = chains;
+            for (int k = 0; k < chains.Count; k++)
+            {
+                layerSize[chains[k]] = k < img.LayerBlobs.Count ? img.LayerBlobs[k].Size : 0;
+                layerUsers[chains[k]] = layerUsers.GetValueOrDefault(chains[k]) + 1;
+            }
+        }
+        var users = containers.All.GroupBy(c => c.Record.ImageId).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
+        var list = all.OrderByDescending(i => i.Created).Select(img => new ImageSummary
+        {
+            Id = img.Id,
+            RepoTags = img.RepoTags,
+            RepoDigests = img.RepoDigests,
+            Created = img.Created?.ToUnixTimeSeconds() ?? 0,
+            Size = img.Size,
+            SharedSize = chainsOf[img.Id].Where(ch => layerUsers[ch] > 1).Sum(ch => layerSize[ch]),
+            Labels = img.Labels.ToDictionary(),
+            Containers = users.GetValueOrDefault(img.Id),
+        }).ToList();
+        return (layerSize.Values.Sum(), list);
+    }
+
+    private static long SafeSize(LocalVolumeStore volumes, string name)
+    {
+        try { return volumes.Size(name); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or BerthException) { return -1; }
+    }
+}
