@@ -88,6 +88,21 @@ public static class MountOps
             throw new BerthException(ErrorKind.Unknown, $"unmount {target}: {Sys.ErrorText(errno)}");
         }
     }
+
+    /// <summary>Whether anything is mounted at or below <paramref name="dir"/> (this mount namespace's mountinfo).</summary>
+    public static bool AnyMountUnder(string dir)
+    {
+        var prefix = Path.TrimEndingDirectorySeparator(Path.GetFullPath(dir));
+        foreach (var line in File.ReadLines("/proc/self/mountinfo"))
+        {
+            // Field 5 is the mount point, with spaces and the like escaped as octal (\040).
+            var fields = line.Split(' ');
+            if (fields.Length < 5) continue;
+            var point = fields[4].Replace("\\040", " ", StringComparison.Ordinal);
+            if (point == prefix || point.StartsWith(prefix + "/", StringComparison.Ordinal)) return true;
+        }
+        return false;
+    }
 }
 
 /// <summary>Where a layer is written for a prepared snapshot, and how its whiteouts must be expressed there.</summary>

@@ -27,6 +27,20 @@ public sealed class BadInputTests(DaemonFixture d) : IClassFixture<DaemonFixture
     }
 
     [Fact]
+    public async Task FailedCreate_LeavesNoAnonymousVolume()
+    {
+        var before = (await _api.GetAsync("/volumes")).Json().GetProperty("Volumes").GetArrayLength();
+        // The first bind makes an anonymous volume for /data; the second claims /data again and fails the create.
+        var r = await _api.PostAsync("/containers/create", $$$"""{"Image":"busybox","Cmd":["true"],"HostConfig":{"Binds":["/data","{{{d.Root}}}:/data"]}}""");
+        Assert.Contains("Duplicate mount point", EngineApi.AssertError(r, HttpStatusCode.BadRequest));
+        var r2 = await _api.PostAsync("/containers/create", """{"Image":"busybox","Cmd":["true"],"HostConfig":{"Mounts":[{"Type":"volume","Target":"/v"},{"Type":"nosuch","Target":"/w"}]}}""");
+        Assert.Contains("mount type unknown", EngineApi.AssertError(r2, HttpStatusCode.BadRequest));
+        var after = (await _api.GetAsync("/volumes")).Json().GetProperty("Volumes").GetArrayLength();
+        Assert.Equal(before, after);
+        await _api.AssertAliveAsync();
+    }
+
+    [Fact]
     public async Task UnknownImageIs404()
     {
         var r = await _api.PostAsync("/containers/create", $$"""{"Image":"nosuch{{d.Tag}}:latest","Cmd":["true"]}""");

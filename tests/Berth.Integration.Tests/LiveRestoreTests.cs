@@ -107,6 +107,29 @@ public sealed class LiveRestoreTests(DaemonFixture d) : IClassFixture<DaemonFixt
         }
     }
 
+    [Fact]
+    public async Task ContainerHalfRemovedByACrash_IsCleanedUpAtStart()
+    {
+        var name = "half" + d.Tag;
+        var create = await d.DockerAsync("create", "--name", name, "busybox", "true");
+        Assert.True(create.ExitCode == 0, create.ToString());
+        var id = create.Stdout.Trim();
+        var dir = Path.Combine(d.DataRoot, "containers", id);
+        var metadata = Path.Combine(d.DataRoot, "snapshots", "overlay2", "metadata.json");
+        Assert.Contains(id, File.ReadAllText(metadata));
+
+        await d.KillDaemonAsync();
+        // What a kill in the middle of removal leaves: the record gone, the rest of the directory and the layer not yet.
+        File.Delete(Path.Combine(dir, "container.json"));
+        await d.StartDaemonAsync();
+
+        Assert.False(Directory.Exists(dir), "the half-removed container's directory is still there");
+        Assert.DoesNotContain(id, File.ReadAllText(metadata));
+        var ps = await d.DockerAsync("ps", "-a", "--format", "{{.Names}}");
+        Assert.Equal(0, ps.ExitCode);
+        Assert.DoesNotContain(name, ps.Stdout);
+    }
+
     private async Task<int> PidOf(string name) =>
         int.TryParse((await d.DockerAsync("inspect", "-f", "{{.State.Pid}}", name)).Stdout.Trim(), out var p) ? p : 0;
 }

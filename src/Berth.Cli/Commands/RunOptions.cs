@@ -301,7 +301,8 @@ internal sealed record RunOptions(ContainerCreateRequest Request, string? Name, 
         }
     }
 
-    private static long? Bytes(ParsedArgs args, string name, char? shortName)
+    // docker's size and integer flags, with its error texts (update uses them too).
+    internal static long? Bytes(ParsedArgs args, string name, char? shortName)
     {
         var v = args.Get(name);
         if (v is null || v.Length == 0)
@@ -316,7 +317,7 @@ internal sealed record RunOptions(ContainerCreateRequest Request, string? Name, 
         return bytes;
     }
 
-    private static long? Int(ParsedArgs args, string name, char? shortName)
+    internal static long? Int(ParsedArgs args, string name, char? shortName)
     {
         var v = args.Get(name);
         if (v is null)

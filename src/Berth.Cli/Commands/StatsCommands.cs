@@ -43,22 +43,22 @@ internal static class StatsCommands
             }
             nanoCpus = (long)(c * 1_000_000_000m);
         }
-        var pids = Int(args, "pids-limit", null);
+        var pids = RunOptions.Int(args, "pids-limit", null);
         var update = new ContainerUpdateRequest
         {
-            BlkioWeight = Int(args, "blkio-weight", null) ?? 0,
-            CpuPeriod = Int(args, "cpu-period", null) ?? 0,
-            CpuQuota = Int(args, "cpu-quota", null) ?? 0,
-            CpuRealtimePeriod = Int(args, "cpu-rt-period", null) ?? 0,
-            CpuRealtimeRuntime = Int(args, "cpu-rt-runtime", null) ?? 0,
-            CpuShares = Int(args, "cpu-shares", 'c') ?? 0,
+            BlkioWeight = RunOptions.Int(args, "blkio-weight", null) ?? 0,
+            CpuPeriod = RunOptions.Int(args, "cpu-period", null) ?? 0,
+            CpuQuota = RunOptions.Int(args, "cpu-quota", null) ?? 0,
+            CpuRealtimePeriod = RunOptions.Int(args, "cpu-rt-period", null) ?? 0,
+            CpuRealtimeRuntime = RunOptions.Int(args, "cpu-rt-runtime", null) ?? 0,
+            CpuShares = RunOptions.Int(args, "cpu-shares", 'c') ?? 0,
             NanoCpus = nanoCpus ?? 0,
             CpusetCpus = args.Get("cpuset-cpus") ?? "",
             CpusetMems = args.Get("cpuset-mems") ?? "",
-            Memory = Bytes(args, "memory", 'm') ?? 0,
-            MemoryReservation = Bytes(args, "memory-reservation", null) ?? 0,
-            MemorySwap = args.Get("memory-swap") == "-1" ? -1 : Bytes(args, "memory-swap", null) ?? 0,
-            KernelMemory = Bytes(args, "kernel-memory", null) ?? 0,
+            Memory = RunOptions.Bytes(args, "memory", 'm') ?? 0,
+            MemoryReservation = RunOptions.Bytes(args, "memory-reservation", null) ?? 0,
+            MemorySwap = args.Get("memory-swap") == "-1" ? -1 : RunOptions.Bytes(args, "memory-swap", null) ?? 0,
+            KernelMemory = RunOptions.Bytes(args, "kernel-memory", null) ?? 0,
             // Like docker: --pids-limit 0 sends nothing (no change).
             PidsLimit = pids is { } p && p != 0 ? p : null,
             RestartPolicy = RunOptions.ParseRestart(args.Get("restart"), args) ?? new RestartPolicy { Name = "" },
@@ -261,35 +261,5 @@ internal static class StatsCommands
             return m.Usage - v2;
         }
         return m.Usage;
-    }
-
-    private static long? Bytes(ParsedArgs args, string name, char? shortName)
-    {
-        var v = args.Get(name);
-        if (string.IsNullOrEmpty(v))
-        {
-            return null;
-        }
-        if (!Units.TryParseRamInBytes(v, out var bytes, out var error))
-        {
-            var display = shortName is { } s ? $"-{s}, --{name}" : $"--{name}";
-            throw new UsageException($"invalid argument \"{v}\" for \"{display}\" flag: {error}", args.Command);
-        }
-        return bytes;
-    }
-
-    private static long? Int(ParsedArgs args, string name, char? shortName)
-    {
-        var v = args.Get(name);
-        if (v is null)
-        {
-            return null;
-        }
-        if (!long.TryParse(v, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var i))
-        {
-            var display = shortName is { } s ? $"-{s}, --{name}" : $"--{name}";
-            throw new UsageException($"invalid argument \"{v}\" for \"{display}\" flag: strconv.ParseInt: parsing \"{v}\": invalid syntax", args.Command);
-        }
-        return i;
     }
 }

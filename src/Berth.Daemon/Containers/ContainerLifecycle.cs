@@ -554,6 +554,17 @@ internal sealed partial class ContainerService
         {
             var file = Path.Combine(dir, "container.json");
             ContainerRecord? r;
+            if (!File.Exists(file) && Path.GetFileName(dir) is { Length: 64 } name && name.All(char.IsAsciiHexDigitLower))
+            {
+                // The record is written last at create and its directory deleted last at removal: a directory without it
+                // is what a crash in the middle of either left. Nothing refers to it; it and its writable layer go.
+                var orphan = Path.GetFileName(dir);
+                _log.LogWarning("removing {Dir}: a container half created or half removed when the daemon stopped", dir);
+                Quietly(() => MountOps.Unmount(_paths.Rootfs(orphan)));
+                await Quietly(() => _snapshotter.RemoveAsync(orphan, CancellationToken.None));
+                if (!MountOps.AnyMountUnder(dir)) Quietly(() => Directory.Delete(dir, recursive: true));
+                continue;
+            }
             try { r = JsonSerializer.Deserialize(File.ReadAllBytes(file), DaemonJsonContext.Default.ContainerRecord); }
             catch (Exception e) when (e is IOException or JsonException)
             {

@@ -110,6 +110,7 @@ internal sealed partial class ContainerService
             _names[name] = id;
         }
 
+        List<MountRecord>? mounts = null;
         try
         {
             if (string.IsNullOrEmpty(config.Hostname))
@@ -117,7 +118,7 @@ internal sealed partial class ContainerService
             var chainId = await _images.UnpackAsync(image, ct);
             Directory.CreateDirectory(_paths.Dir(id));
             await _snapshotter.PrepareAsync(id, chainId, ct);
-            var mounts = ResolveMounts(id, config, host);
+            mounts = ResolveMounts(id, config, host);
             var record = new ContainerRecord
             {
                 Id = id,
@@ -142,6 +143,7 @@ internal sealed partial class ContainerService
         catch
         {
             lock (_namesLock) _names.Remove(name);
+            if (mounts is not null) RemoveAnonymousVolumes(mounts);
             await CleanupFailedCreate(id);
             throw;
         }
@@ -159,6 +161,29 @@ internal sealed partial class ContainerService
     private List<MountRecord> ResolveMounts(string id, Api.ContainerConfig config, HostConfig host)
     {
         var list = new List<MountRecord>();
+        try
+        {
+            ResolveMounts(config, host, list);
+            return list;
+        }
+        catch
+        {
+            // A create that fails leaves no anonymous volume behind (named ones stay, as dockerd leaves them).
+            RemoveAnonymousVolumes(list);
+            throw;
+        }
+    }
+
+    private void RemoveAnonymousVolumes(IEnumerable<MountRecord> mounts)
+    {
+        foreach (var m in mounts.Where(m => m is { Type: "volume", Anonymous: true, Name: not null }))
+        {
+            try { _volumes.Remove(m.Name!); } catch (BerthException e) { _log.LogWarning("removing anonymous volume {Name}: {Error}", m.Name, e.Message); }
+        }
+    }
+
+    private void ResolveMounts(Api.ContainerConfig config, HostConfig host, List<MountRecord> list)
+    {
         bool Taken(string dest) => list.Any(m => m.Destination == dest);
 
         foreach (var bind in host.Binds ?? [])
@@ -219,7 +244,6 @@ internal sealed partial class ContainerService
             var v = _volumes.Create(null, null, null, anonymous: true);
             list.Add(new MountRecord { Type = "volume", Name = v.Name, Source = v.Mountpoint, Destination = dest, RW = true, Anonymous = true });
         }
-        return list;
     }
 
     // ---- persistence ----

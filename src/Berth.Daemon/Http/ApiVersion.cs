@@ -14,7 +14,8 @@ internal static partial class ApiVersion
     public const string ServerHeader = $"Berth/{ServerVersion} (linux)";
     private const string ItemKey = "berth.api-version";
 
-    [GeneratedRegex(@"^/v(\d+)\.(\d+)(/.*)?$")]
+    // dockerd's route prefix is /v{version:[0-9.]+}: /v1/ is a version too (a far too old one), not an unknown path.
+    [GeneratedRegex(@"^/v(\d+)(?:\.(\d+))?(/.*)?$")]
     private static partial Regex Prefix();
 
     public static (int Major, int Minor) Parse(string v)
@@ -33,14 +34,16 @@ internal static partial class ApiVersion
         var m = Prefix().Match(path);
         if (!m.Success) return (path, null, null);
         var rest = m.Groups[3].Success ? m.Groups[3].Value : "/";
+        var text = m.Groups[2].Success ? $"{m.Groups[1].Value}.{m.Groups[2].Value}" : m.Groups[1].Value;
+        int minor = 0;
         // Digits beyond int range are simply a version far too new.
-        if (!int.TryParse(m.Groups[1].Value, out var major) || !int.TryParse(m.Groups[2].Value, out var minor))
-            return (rest, null, $"client version {m.Groups[1].Value}.{m.Groups[2].Value} is too new. Maximum supported API version is {Current}");
+        if (!int.TryParse(m.Groups[1].Value, out var major) || (m.Groups[2].Success && !int.TryParse(m.Groups[2].Value, out minor)))
+            return (rest, null, $"client version {text} is too new. Maximum supported API version is {Current}");
         var asked = (major, minor);
         if (asked.CompareTo(Parse(Min)) < 0)
-            return (rest, asked, $"client version {asked.Item1}.{asked.Item2} is too old. Minimum supported API version is {Min}, please upgrade your client to a newer version");
+            return (rest, asked, $"client version {text} is too old. Minimum supported API version is {Min}, please upgrade your client to a newer version");
         if (asked.CompareTo(Parse(Current)) > 0)
-            return (rest, asked, $"client version {asked.Item1}.{asked.Item2} is too new. Maximum supported API version is {Current}");
+            return (rest, asked, $"client version {text} is too new. Maximum supported API version is {Current}");
         return (rest, asked, null);
     }
 
