@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian packages Berth runs on (runc, nftables, iproute2, busybox-static, tini) when missing.
+# Installs the Debian packages Berth runs on (runc, nftables, iproute2, busybox-static, tini) and tests with (skopeo)
+# when missing.
 set -euo pipefail
 need=()
 command -v runc >/dev/null 2>&1 || need+=(runc)
@@ -12,6 +13,9 @@ command -v nsenter >/dev/null 2>&1 || need+=(util-linux)
 [ -x /usr/bin/tini-static ] || need+=(tini)
 command -v tmux >/dev/null 2>&1 || need+=(tmux)
 command -v curl >/dev/null 2>&1 || need+=(curl)
+# The cp race tests build a tiny static renameat2(RENAME_EXCHANGE) swapper to run inside a container.
+{ command -v gcc >/dev/null 2>&1 && [ -e /usr/lib/x86_64-linux-gnu/libc.a ]; } || need+=(gcc libc6-dev)
+command -v skopeo >/dev/null 2>&1 || need+=(skopeo)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -33,6 +33,14 @@ public sealed record ExtractOptions
 
     /// <summary>Refuse to replace a directory with a non-directory or the reverse (the docker CLI always asks for this).</summary>
     public bool NoOverwriteDirNonDir { get; init; }
+
+    /// <summary>
+    /// The process is chrooted into the container's root (the file helper): entry names are placed below the target
+    /// directory, but symlinks met on the way resolve from <c>/</c>, the container's root, as the kernel resolves
+    /// them there (<c>/data/cur -> /data/v2</c> and entry <c>cur/f</c> into <c>/data</c> give <c>/data/v2/f</c>, as in
+    /// Docker's chrootarchive). The target may then be <c>/</c> itself.
+    /// </summary>
+    public bool ConfinedByChroot { get; init; }
 }
 
 /// <summary>
@@ -50,26 +58,36 @@ public static class LayerApplier
     /// (<see cref="WhiteoutMode.Delete"/>) or recorded as overlayfs whiteouts (<see cref="WhiteoutMode.Overlay"/>).
     /// </summary>
     public static LayerStats Apply(Stream tar, string targetDir, WhiteoutMode mode, CancellationToken ct) =>
-        Run(tar, targetDir, mode, new ExtractOptions { Whiteouts = true }, ct);
+        Run(tar, targetDir, mode, new ExtractOptions { Whiteouts = true }, hash: true, ct);
 
     /// <summary>
     /// Extracts an ordinary archive into <paramref name="targetDir"/> with the same confinement as a layer: nothing
-    /// is created or followed outside the directory.
+    /// is created or followed outside the directory. The result has no <see cref="LayerStats.DiffId"/>: no digest is
+    /// computed (the confined file helper must not load a crypto library after its chroot).
     /// </summary>
     public static LayerStats Extract(Stream tar, string targetDir, ExtractOptions options, CancellationToken ct) =>
-        Run(tar, targetDir, WhiteoutMode.Delete, options, ct);
+        Run(tar, targetDir, WhiteoutMode.Delete, options, hash: false, ct);
 
-    private static LayerStats Run(Stream tar, string targetDir, WhiteoutMode mode, ExtractOptions options, CancellationToken ct)
+    private static LayerStats Run(Stream tar, string targetDir, WhiteoutMode mode, ExtractOptions options, bool hash, CancellationToken ct)
     {
         var root = Path.GetFullPath(targetDir).TrimEnd('/');
-        if (root.Length == 0) throw BerthException.Invalid("refusing to apply a layer to /");
-        Directory.CreateDirectory(root);
-        using var hashing = new HashingStream(tar);
-        var state = new ApplyState(root, mode, options);
+        if (root.Length == 0 && !options.ConfinedByChroot) throw BerthException.Invalid("refusing to apply a layer to /");
+        Directory.CreateDirectory(root.Length == 0 ? "/" : root);
+        // Chrooted: symlinks resolve from "/" (the container's root) and names start at the target directory.
+        List<string> prefix = [];
+        if (options.ConfinedByChroot)
+        {
+            prefix = RootPath.Clean(root);
+            root = "";
+        }
+        using var hashing = new HashingStream(tar, hash);
+        var state = new ApplyState(root, prefix, mode, options);
         using (var reader = new TarReader(hashing, leaveOpen: true))
         {
-            while (reader.GetNextEntry(copyData: false) is { } entry)
+            bool any = false;
+            while (NextEntry(reader, () => any || hashing.Length > 0) is { } entry)
             {
+                any = true;
                 ct.ThrowIfCancellationRequested();
                 state.Apply(entry);
             }
@@ -87,7 +105,25 @@ public static class LayerApplier
         };
     }
 
-    private sealed class ApplyState(string root, WhiteoutMode mode, ExtractOptions options)
+    // An empty stream is an empty layer (Go's archive/tar reads it so, and so does every registry); a tar that stops
+    // in the middle of an entry is the sender's error, not the daemon's.
+    private static TarEntry? NextEntry(TarReader reader, Func<bool> started)
+    {
+        try
+        {
+            return reader.GetNextEntry(copyData: false);
+        }
+        catch (EndOfStreamException) when (!started())
+        {
+            return null;
+        }
+        catch (EndOfStreamException)
+        {
+            throw BerthException.Invalid("the layer tar ends in the middle of an entry");
+        }
+    }
+
+    private sealed class ApplyState(string root, List<string> prefix, WhiteoutMode mode, ExtractOptions options)
     {
         // Directory times are set last: creating entries inside a directory would overwrite them.
         private readonly List<(string Path, DateTimeOffset Mtime)> _dirTimes = [];
@@ -108,6 +144,7 @@ public static class LayerApplier
                 // "./" names the root itself; its metadata belongs to whoever created the root.
                 return;
             }
+            if (prefix.Count > 0) parts = [.. prefix, .. parts];
             var name = parts[^1];
             if (options.Whiteouts && name.StartsWith(WhiteoutPrefix, StringComparison.Ordinal))
             {
@@ -176,6 +213,7 @@ public static class LayerApplier
                         var linkParts = RootPath.Clean(entry.LinkName);
                         if (linkParts.Count == 0)
                             throw BerthException.Invalid($"invalid hard link \"{entry.Name}\" -> \"{entry.LinkName}\"");
+                        if (prefix.Count > 0) linkParts = [.. prefix, .. linkParts];
                         var source = RootPath.ResolveParent(root, linkParts);
                         if (Fs.LStat(source) is null)
                             throw BerthException.Invalid($"invalid hard link \"{entry.Name}\": target \"{entry.LinkName}\" does not exist in the layer");
@@ -259,7 +297,7 @@ public static class LayerApplier
         private void MarkWritten(string path)
         {
             // Ancestors count too: "d/sub/f" written before "d/.wh..wh..opq" keeps "d/sub".
-            for (var p = path; p.Length > root.Length && _written.Add(p); p = Path.GetDirectoryName(p)!) { }
+            for (var p = path; p.Length > root.Length && p != "/" && _written.Add(p); p = Path.GetDirectoryName(p) ?? "") { }
         }
 
         private static void RemovePath(string path, bool isDir)
@@ -310,12 +348,12 @@ public static class LayerApplier
     }
 
     /// <summary>Hashes and counts every byte read through it.</summary>
-    private sealed class HashingStream(Stream inner) : Stream
+    private sealed class HashingStream(Stream inner, bool hash) : Stream
     {
-        private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        private readonly IncrementalHash? _hash = hash ? IncrementalHash.CreateHash(HashAlgorithmName.SHA256) : null;
         private long _length;
 
-        public Digest Digest() => Core.Digest.FromHash(_hash.GetHashAndReset());
+        public Digest Digest() => _hash is null ? default : Core.Digest.FromHash(_hash.GetHashAndReset());
 
         public override bool CanRead => true;
         public override bool CanSeek => false;
@@ -328,7 +366,7 @@ public static class LayerApplier
         public override int Read(Span<byte> buffer)
         {
             int n = inner.Read(buffer);
-            _hash.AppendData(buffer[..n]);
+            _hash?.AppendData(buffer[..n]);
             _length += n;
             return n;
         }
@@ -340,7 +378,7 @@ public static class LayerApplier
 
         protected override void Dispose(bool disposing)
         {
-            if (disposing) _hash.Dispose();
+            if (disposing) _hash?.Dispose();
             base.Dispose(disposing);
         }
     }

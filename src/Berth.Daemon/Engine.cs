@@ -33,6 +33,7 @@ internal sealed class Engine
             DataRoot = root,
             BridgeName = options.BridgeName,
             BridgeCidr = options.Bip,
+            DefaultAddressPools = options.DefaultAddressPools,
             NftTablePrefix = options.BridgeName == "berth0" ? "berth" : "berth_" + new string(options.BridgeName.Select(ch => char.IsAsciiLetterOrDigit(ch) ? ch : '_').ToArray()),
         });
     }
@@ -66,6 +67,7 @@ internal sealed class Engine
         ContainerFilesRouter.Map(app, Containers, Path.Combine(_options.DataRoot, "tmp"));
         StatsRouter.Map(app, Containers);
         EventsRouter.Map(app, Containers.Events);
+        BuildRouter.Map(app, _images, Containers, Path.Combine(_options.DataRoot, "tmp"), Path.Combine(_options.DataRoot, "builder"));
         DiskUsageRouter.Map(app, _images, _volumes, Containers, () => _network.DefaultBridge.Id, Sizes);
     }
 

@@ -218,30 +218,42 @@ public sealed class ImageStore
     /// top of <paramref name="parent"/>'s layers, with the run-time config and history entry given. The new layer is
     /// unpacked like any other when a container first uses the image.
     /// </summary>
-    public async Task<ImageRecord> CommitAsync(ImageRecord parent, Stream layerTar, CommitOptions options, CancellationToken ct)
+    /// <remarks>A null <paramref name="parent"/> starts from nothing (<c>FROM scratch</c>); a null <paramref name="layerTar"/>
+    /// adds no layer, only the config and an empty-layer history entry (the builder's metadata steps).</remarks>
+    public async Task<ImageRecord> CommitAsync(ImageRecord? parent, Stream? layerTar, CommitOptions options, CancellationToken ct)
     {
         ImageReference? tag = options.Tag is { Length: > 0 } t ? ParseTag(t) : null;
         ImageConfig parentConfig;
         ImageManifest parentManifest;
-        lock (_lock)
+        if (parent is null)
         {
-            var p = _images.GetValueOrDefault(parent.Id) ?? throw BerthException.NotFound($"No such image: {parent.Id}");
-            (parentConfig, parentManifest) = (p.Config, p.Manifest);
+            var (os, arch, _) = ParsePlatform(null);
+            parentConfig = new ImageConfig { Os = os, Architecture = arch };
+            parentManifest = new ImageManifest { Config = new OciDescriptor { MediaType = MediaTypes.OciConfig, Digest = "" } };
         }
-        var layer = await _content.WriteAsync(layerTar, MediaTypes.OciLayer, null, ct).ConfigureAwait(false);
+        else
+        {
+            lock (_lock)
+            {
+                var p = _images.GetValueOrDefault(parent.Id) ?? throw BerthException.NotFound($"No such image: {parent.Id}");
+                (parentConfig, parentManifest) = (p.Config, p.Manifest);
+            }
+        }
+        var layer = layerTar is null ? (Descriptor?)null : await _content.WriteAsync(layerTar, MediaTypes.OciLayer, null, ct).ConfigureAwait(false);
         var now = _time.GetUtcNow();
         var config = parentConfig with
         {
             Created = now,
             Author = options.Author is { Length: > 0 } a ? a : null,
             Config = options.Config,
-            RootFs = new RootFs { DiffIds = [.. parentConfig.RootFs.DiffIds, layer.Digest.ToString()] },
+            RootFs = new RootFs { DiffIds = layer is { } l ? [.. parentConfig.RootFs.DiffIds, l.Digest.ToString()] : parentConfig.RootFs.DiffIds },
             History = [.. parentConfig.History ?? [], new HistoryEntry
             {
                 Created = now,
                 Author = options.Author is { Length: > 0 } ha ? ha : null,
                 CreatedBy = options.CreatedBy,
                 Comment = options.Comment is { Length: > 0 } c ? c : null,
+                EmptyLayer = layer is null ? true : null,
             }],
         };
         var configDesc = _content.WriteBytes(config.ToJsonBytes(), MediaTypes.OciConfig);
@@ -249,7 +261,7 @@ public sealed class ImageStore
         {
             MediaType = MediaTypes.OciManifest,
             Config = OciDescriptor.From(configDesc),
-            Layers = [.. parentManifest.Layers, OciDescriptor.From(layer)],
+            Layers = layer is { } ld ? [.. parentManifest.Layers, OciDescriptor.From(ld)] : parentManifest.Layers,
         };
         var manifestDesc = _content.WriteBytes(manifest.ToJsonBytes(), MediaTypes.OciManifest);
         var id = configDesc.Digest.ToString();

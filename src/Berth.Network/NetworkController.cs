@@ -13,7 +13,7 @@ namespace Berth.Network;
 /// once at daemon start (ensures the bridge and reconciles kernel state with the live containers), then
 /// sandbox/connect/disconnect calls in any number and in parallel, then <see cref="ShutdownAsync"/>.
 /// </summary>
-public sealed class NetworkController
+public sealed partial class NetworkController
 {
     public const string BridgeNetwork = "bridge", HostNetwork = "host", NoneNetwork = "none";
 
@@ -74,19 +74,21 @@ public sealed class NetworkController
         _netns = new NetnsManager(Path.Combine(options.ExecRoot, "netns"));
         _firewall = new NftablesFirewall(options.NftTablePrefix);
         _bridgeDriver = new BridgeDriver(_firewall);
+        LoadUserNetworks();
     }
 
     public NetworkInfo DefaultBridge { get; }
 
-    public IReadOnlyList<NetworkInfo> List() => _networks;
+    public IReadOnlyList<NetworkInfo> List() => AllNetworks();
 
     /// <summary>Finds a network by name, full ID or unique ID prefix (as Docker resolves network references).</summary>
     public NetworkInfo? Find(string nameOrId)
     {
         if (string.IsNullOrEmpty(nameOrId)) return null;
-        var exact = _networks.FirstOrDefault(n => n.Name == nameOrId || n.Id == nameOrId);
+        var all = AllNetworks();
+        var exact = all.FirstOrDefault(n => n.Id == nameOrId) ?? all.FirstOrDefault(n => n.Name == nameOrId);
         if (exact is not null) return exact;
-        var byPrefix = _networks.Where(n => n.Id.StartsWith(nameOrId, StringComparison.Ordinal)).ToList();
+        var byPrefix = all.Where(n => n.Id.StartsWith(nameOrId, StringComparison.Ordinal)).ToList();
         return byPrefix.Count == 1 ? byPrefix[0] : null;
     }
 
@@ -108,20 +110,15 @@ public sealed class NetworkController
         lock (_lock)
         {
             if (_state != State.New) throw BerthException.Conflict($"network controller is already {(_state == State.Ready ? "initialized" : "initializing")}");
-            foreach (var ep in liveEndpoints)
-            {
-                if (ep.NetworkId != _bridge.Id && ep.Network != _bridge.Name) continue;
-                if (!Ipv4.TryParse(ep.IPv4, out var ip) || !_bridgePool.Subnet.Contains(ip) || _bridgePool.IsAllocated(ip))
-                    continue; // a record from another configuration (changed --bip): its veth is reconciled away below
-                _bridgePool.Reserve(ip);
-                _endpoints[(ep.ContainerId, _bridge.Id)] = ep with { NetworkId = _bridge.Id };
-            }
+            // A record from another configuration (changed --bip, a network gone) is not booked: its veth is reconciled away below.
+            foreach (var ep in liveEndpoints) BookLiveEndpoint(ep);
             _state = State.Initializing;
         }
 
         try
         {
             await _bridgeDriver.EnsureNetworkAsync(_bridge, ct).ConfigureAwait(false);
+            await EnsureUserNetworksAsync(ct).ConfigureAwait(false);
             await ReconcileAsync(liveSandboxes, ct).ConfigureAwait(false);
         }
         catch
@@ -129,7 +126,8 @@ public sealed class NetworkController
             // Back to the constructed state so the daemon may retry.
             lock (_lock)
             {
-                foreach (var ep in _endpoints.Values) _bridgePool.Release(Ipv4.Parse(ep.IPv4));
+                foreach (var ep in _endpoints.Values)
+                    if (_bridgeNets.TryGetValue(ep.NetworkId, out var n)) n.Pool.Release(Ipv4.Parse(ep.IPv4));
                 _endpoints.Clear();
                 _state = State.New;
             }
@@ -137,6 +135,7 @@ public sealed class NetworkController
         }
         // Only now: a connect racing the reconcile could have its fresh veth taken for an orphan.
         lock (_lock) _state = State.Ready;
+        await ReconcileUserNetworksAsync(ct).ConfigureAwait(false);
     }
 
     private async Task ReconcileAsync(IReadOnlyCollection<string> liveSandboxes, CancellationToken ct)
@@ -177,6 +176,7 @@ public sealed class NetworkController
         var path = _netns.PathFor(containerId);
         List<EndpointRecord> left;
         lock (_lock) left = _endpoints.Values.Where(e => e.ContainerId == containerId).ToList();
+        StopResolver(containerId);
         foreach (var ep in left)
             await DisconnectAsync(ep, ct).ConfigureAwait(false);
         ct.ThrowIfCancellationRequested();
@@ -187,68 +187,8 @@ public sealed class NetworkController
     /// Attaches the sandbox at <paramref name="netnsPath"/> to <paramref name="network"/> (name or ID; only the
     /// bridge network has endpoints). <paramref name="requestedIp"/> null means the lowest free address.
     /// </summary>
-    public async Task<EndpointRecord> ConnectAsync(string containerId, string netnsPath, string network, string? requestedIp, CancellationToken ct)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(containerId);
-        ArgumentException.ThrowIfNullOrEmpty(netnsPath);
-        var info = Find(network) ?? throw BerthException.NotFound($"network {network} not found");
-        if (info.Id != _bridge.Id)
-            throw BerthException.Invalid($"network {info.Name} (driver {info.Driver}) does not take endpoints; use the container's network mode");
-
-        uint ip;
-        if (string.IsNullOrEmpty(requestedIp))
-        {
-            ip = 0;
-        }
-        else
-        {
-            if (!Ipv4.TryParse(requestedIp, out ip))
-                throw BerthException.Invalid($"invalid IPv4 address \"{requestedIp}\"");
-            if (!_bridgePool.Subnet.Contains(ip))
-                throw BerthException.Invalid($"address {requestedIp} is outside subnet {_bridgePool.Subnet} of network {info.Name}");
-        }
-
-        EndpointRecord ep;
-        var key = (containerId, _bridge.Id);
-        lock (_lock)
-        {
-            if (_state != State.Ready) throw new BerthException(ErrorKind.Unavailable, "network controller is not initialized");
-            if (_endpoints.ContainsKey(key))
-                throw BerthException.Conflict($"container {containerId} is already connected to network {info.Name}");
-            if (ip == 0) ip = _bridgePool.Allocate();
-            else _bridgePool.Reserve(ip);
-            var endpointId = Ids.NewId();
-            ep = new EndpointRecord
-            {
-                ContainerId = containerId,
-                Network = _bridge.Name,
-                NetworkId = _bridge.Id,
-                EndpointId = endpointId,
-                IPv4 = Ipv4.Format(ip),
-                PrefixLen = _bridgePool.Subnet.PrefixLen,
-                Gateway = Ipv4.Format(_bridge.Gateway),
-                MacAddress = Ipv4.MacFor(ip),
-                HostVeth = BridgeDriver.HostVethName(endpointId),
-            };
-            // Booked before the kernel work so a parallel connect of the same container fails fast.
-            _endpoints[key] = ep;
-        }
-
-        try
-        {
-            await _bridgeDriver.CreateEndpointAsync(_bridge, ep, netnsPath, ct).ConfigureAwait(false);
-        }
-        catch
-        {
-            lock (_lock)
-            {
-                _endpoints.Remove(key);
-                _bridgePool.Release(ip);
-            }
-            throw;
-        }
-        return ep;
-    }
+    public Task<EndpointRecord> ConnectAsync(string containerId, string netnsPath, string network, string? requestedIp, CancellationToken ct) =>
+        ConnectEndpointAsync(containerId, netnsPath, network, new EndpointRequest { IPv4 = requestedIp }, ct);
 
     /// <summary>Removes the endpoint's veth pair and frees its address; an endpoint already gone is not an error.</summary>
     public async Task DisconnectAsync(EndpointRecord endpoint, CancellationToken ct)
@@ -256,17 +196,8 @@ public sealed class NetworkController
         ArgumentNullException.ThrowIfNull(endpoint);
         if (!BridgeDriver.IsHostVethName(endpoint.HostVeth))
             throw BerthException.Invalid($"endpoint {endpoint.EndpointId} has no host veth of ours (\"{endpoint.HostVeth}\")");
-        await _bridgeDriver.DeleteEndpointAsync(_bridge, endpoint, ct).ConfigureAwait(false);
-        lock (_lock)
-        {
-            var key = (endpoint.ContainerId, _bridge.Id);
-            // Only the endpoint we booked frees its address: a stale record must not free a reused one.
-            if (_endpoints.TryGetValue(key, out var booked) && booked.EndpointId == endpoint.EndpointId)
-            {
-                _endpoints.Remove(key);
-                _bridgePool.Release(Ipv4.Parse(booked.IPv4));
-            }
-        }
+        await UnpublishPortsAsync(endpoint.EndpointId, ct).ConfigureAwait(false); // published ports go with their endpoint
+        await DisconnectCoreAsync(endpoint, ct).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -276,6 +207,7 @@ public sealed class NetworkController
     public async Task ShutdownAsync(bool removeBridge, CancellationToken ct)
     {
         if (!removeBridge) return;
+        await DeleteUserNetworksAsync(ct).ConfigureAwait(false);
         await _bridgeDriver.DeleteNetworkAsync(_bridge, ct).ConfigureAwait(false);
         await _firewall.RemoveAllAsync(ct).ConfigureAwait(false);
     }

@@ -10,6 +10,9 @@ public sealed record NetworkInfo
     public string? Subnet { get; init; }
     public string? Gateway { get; init; }
     public string? BridgeName { get; init; }
+    /// <summary>The persisted record of a user-defined network; null for the predefined ones.</summary>
+    public NetworkRecord? User { get; init; }
+    public bool IsPredefined => User is null;
 }
 
 /// <summary>
@@ -30,4 +33,9 @@ public sealed record EndpointRecord
     public required string HostVeth { get; init; }
     /// <summary>The interface name inside the sandbox.</summary>
     public string Interface { get; init; } = "eth0";
+    /// <summary>Names other containers on the network resolve to this endpoint (user-defined networks only).</summary>
+    public IReadOnlyList<string> DnsNames { get; init; } = [];
+    public IReadOnlyList<string> Aliases { get; init; } = [];
+    /// <summary>The sandbox's default route does not go through this endpoint (a second network, an internal one).</summary>
+    public bool NoDefaultRoute { get; init; }
 }

@@ -12,4 +12,5 @@ internal sealed record PredefinedNetworkIds
 
 [JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
 [JsonSerializable(typeof(PredefinedNetworkIds))]
+[JsonSerializable(typeof(NetworkRecord))]
 internal sealed partial class NetworkJsonContext : JsonSerializerContext;

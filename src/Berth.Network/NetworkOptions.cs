@@ -19,4 +19,7 @@ public sealed class NetworkOptions
     public string NftTablePrefix { get; init; } = "berth";
 
     public int Mtu { get; init; } = 1500;
+
+    /// <summary>Where subnets of networks created without one come from (dockerd's default-address-pools); empty: Docker's.</summary>
+    public IReadOnlyList<Ipam.AddressPoolSpec> DefaultAddressPools { get; init; } = [];
 }

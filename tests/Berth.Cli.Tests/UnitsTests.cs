@@ -69,7 +69,7 @@ public sealed class UnitsTests
         Assert.Equal("0123456789012345678…", Rows.Ellipsis("0123456789012345678901", 20));
         Assert.Equal(("localhost:5000/a/b", "v1"), Rows.SplitTag("localhost:5000/a/b:v1"));
         Assert.Equal(("localhost:5000/a", "latest"), Rows.SplitTag("localhost:5000/a"));
-        Assert.Equal("0.0.0.0:8080->80/tcp, 443/tcp", Rows.Ports(System.Text.Json.Nodes.JsonNode.Parse(
+        Assert.Equal("443/tcp, 0.0.0.0:8080->80/tcp", Rows.Ports(System.Text.Json.Nodes.JsonNode.Parse(
             "[{\"IP\":\"0.0.0.0\",\"PrivatePort\":80,\"PublicPort\":8080,\"Type\":\"tcp\"},{\"PrivatePort\":443,\"Type\":\"tcp\"}]") as System.Text.Json.Nodes.JsonArray));
     }
 }

@@ -30,6 +30,21 @@ public sealed class LayerApplierTests : IDisposable
     }
 
     [Fact]
+    public void Apply_EmptyStream_IsAnEmptyLayer_ButATruncatedTarIsRefused()
+    {
+        var empty = LayerApplier.Apply(new MemoryStream(), _box.Root, WhiteoutMode.Delete, CancellationToken.None);
+        Assert.Equal("sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", empty.DiffId.ToString());
+
+        var whole = new MemoryStream();
+        new TestTar().File("f", new string('x', 2000)).Stream().CopyTo(whole);
+        var cut = new MemoryStream(whole.ToArray()[..700]);
+        var e = Assert.Throws<BerthException>(() => LayerApplier.Apply(cut, _box.Root, WhiteoutMode.Delete, CancellationToken.None));
+        Assert.Equal(ErrorKind.InvalidArgument, e.Kind);
+        var header = new MemoryStream(whole.ToArray()[..100]);
+        Assert.Equal(ErrorKind.InvalidArgument, Assert.Throws<BerthException>(() => LayerApplier.Apply(header, _box.Root, WhiteoutMode.Delete, CancellationToken.None)).Kind);
+    }
+
+    [Fact]
     public void Apply_WritesFilesDirsLinksDevicesWithMetadata()
     {
         var tar = new TestTar()

@@ -39,6 +39,24 @@ public sealed class UserResolverTests : IDisposable
         try { Directory.Delete(_root, recursive: true); } catch (DirectoryNotFoundException) { }
     }
 
+    [Fact]
+    public async Task ADeviceOrFifoAsPasswdOrGroup_IsNotRead()
+    {
+        // A container can make /etc/passwd a character device (an endless /dev/zero) or a FIFO nobody writes to:
+        // the daemon must neither read forever nor block; such files count as absent.
+        var passwd = Path.Combine(_rootfs, "etc", "passwd");
+        var group = Path.Combine(_rootfs, "etc", "group");
+        File.Delete(passwd);
+        File.Delete(group);
+        Assert.Equal(0, Berth.Core.Interop.Sys.Mknod(passwd, (uint)(Berth.Core.Interop.Fs.S_IFCHR | 0x1b6), (1 << 8) | 5)); // /dev/zero
+        Assert.Equal(0, Berth.Core.Interop.Sys.Mknod(group, (uint)(Berth.Core.Interop.Fs.S_IFIFO | 0x1b6), 0));
+        // Bounded: a resolver that blocks fails the test instead of hanging it.
+        var user = await Task.Run(() => UserResolver.Resolve(_rootfs, "1000:50", null)).WaitAsync(TimeSpan.FromSeconds(20));
+        Assert.Equal(1000u, user.Uid);
+        Assert.Equal(50u, user.Gid);
+        Assert.Throws<BerthException>(() => UserResolver.Resolve(_rootfs, "alice", null));
+    }
+
     [Theory]
     [InlineData(null)]
     [InlineData("")]

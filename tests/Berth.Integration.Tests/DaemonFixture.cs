@@ -31,6 +31,9 @@ public sealed class DaemonFixture : IAsyncLifetime
         // 10.x.y.0/24 from a test range picked at random, so suites can run side by side.
         Subnet3 = $"10.{RandomNumberGenerator.GetInt32(100, 250)}.{RandomNumberGenerator.GetInt32(1, 250)}";
         CgroupParent = $"berth-it-{tag}";
+        // User-defined networks get /28s from a /24 of their own, never the bridge's, so parallel daemons do not collide.
+        do AddressPool = $"10.{RandomNumberGenerator.GetInt32(100, 250)}.{RandomNumberGenerator.GetInt32(1, 250)}.0/24";
+        while (AddressPool == $"{Subnet3}.0/24");
         RepoRoot = FindRepoRoot();
     }
 
@@ -43,6 +46,7 @@ public sealed class DaemonFixture : IAsyncLifetime
     public string Subnet3 { get; }
     public string Gateway => $"{Subnet3}.1";
     public string CgroupParent { get; }
+    public string AddressPool { get; }
     public string RepoRoot { get; }
     public string Out => Path.Combine(RepoRoot, "out");
     public string DockerHost => $"unix://{Socket}";
@@ -78,6 +82,7 @@ public sealed class DaemonFixture : IAsyncLifetime
                      "-H", DockerHost, "--data-root", DataRoot, "--exec-root", ExecRoot, "--bridge", Bridge,
                      "--bip", $"{Gateway}/24", "--cgroup-parent", CgroupParent, "--pidfile", Path.Combine(Root, "berthd.pid"),
                      "--shim", Path.Combine(Out, "berth-shim"), "--log-level", "debug",
+                     "--default-address-pool", $"base={AddressPool},size=28",
                  })
             psi.ArgumentList.Add(a);
         var p = Process.Start(psi)!;

@@ -111,6 +111,24 @@ public sealed class InteractiveTests(DaemonFixture d) : IClassFixture<DaemonFixt
     }
 
     [Fact]
+    public async Task Exec_IsRefusedWhilePaused_AndAFarFutureUntilIs400()
+    {
+        var name = $"exp{d.Tag}";
+        Assert.Equal(0, (await d.DockerAsync("run", "-d", "--name", name, "busybox", "sleep", "300")).ExitCode);
+        Assert.Equal(0, (await d.DockerAsync("pause", name)).ExitCode);
+        var paused = await d.DockerAsync("exec", name, "true");
+        Assert.NotEqual(0, paused.ExitCode);
+        Assert.Contains("is paused, unpause the container before exec", paused.Stderr);
+        Assert.Equal(0, (await d.DockerAsync("unpause", name)).ExitCode);
+        Assert.Equal(0, (await d.DockerAsync("exec", name, "true")).ExitCode);
+
+        using var api = new EngineApi(d.Socket);
+        EngineApi.AssertError(await api.GetAsync("/events?until=999999999999"), HttpStatusCode.BadRequest);
+        await api.AssertAliveAsync();
+        await d.DockerAsync("rm", "-f", name);
+    }
+
+    [Fact]
     public async Task BadInput_ResizeAndExec_Get400_AndTheDaemonKeepsServing()
     {
         using var api = new EngineApi(d.Socket);

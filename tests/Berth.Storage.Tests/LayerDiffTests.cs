@@ -66,6 +66,21 @@ public sealed class LayerDiffTests : IDisposable
     }
 
     [Fact]
+    public async Task NoChangeIsStillATar_DockersEmptyLayer()
+    {
+        var tree = Make("unchanged", ("d/", null), ("d/f", "x"));
+        var copy = Path.Combine(_dir, "unchanged-copy");
+        Directory.CreateDirectory(copy);
+        FsOps.CopyTree(tree, copy);
+        var diff = LayerDiff.OfTrees(copy, tree);
+        Assert.Empty(diff.Changes());
+        var tar = new MemoryStream();
+        await diff.WriteTarAsync(tar);
+        Assert.Equal(1024, tar.Length);
+        Assert.Equal("5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef", Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(tar.ToArray())));
+    }
+
+    [Fact]
     public void VfsWithoutParentIsAllAdded()
     {
         var tree = Make("only", ("d/", null), ("d/f", "x"));

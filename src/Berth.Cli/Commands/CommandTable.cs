@@ -107,6 +107,7 @@ internal static class CommandTable
         new("container", "Manage containers"),
         new("image", "Manage images"),
         new("network", "Manage networks"),
+        new("registry", "Run an OCI registry (berth-registry)"),
         new("system", "Manage Berth"),
         new("volume", "Manage volumes"),
     ];
@@ -371,6 +372,10 @@ internal static class CommandTable
                 FlagSpec.Bool("force", 'f', "Do not prompt for confirmation"),
                 FlagSpec.Bool("volumes", null, "Prune anonymous volumes"),
             ], MaxArgs: 0), EventsCommands.SystemPruneAsync),
+        new(new("registry serve", "berth registry serve [OPTIONS]", "Serve an OCI Distribution registry", RegistryCommands.ServeFlags, MaxArgs: 0),
+            RegistryCommands.ServeAsync),
+        new(new("registry gc", "berth registry gc [OPTIONS]", "Remove unreferenced blobs and manifests while the registry serves",
+            RegistryCommands.GcFlags, MaxArgs: 0), RegistryCommands.GcAsync),
         new(new("container port", "berth port CONTAINER [PRIVATE_PORT[/PROTO]]", "List port mappings or a specific mapping for the container",
             [], MinArgs: 1, MaxArgs: 2, Aliases: ["container port", "port"]), EventsCommands.PortAsync),
     ];

@@ -429,64 +429,31 @@ internal sealed record RunOptions(ContainerCreateRequest Request, string? Name, 
         return new Ulimit { Name = value[..eq], Soft = soft, Hard = hard };
     }
 
-    // -p [ip:][hostPort:]containerPort[/proto] and --expose port[/proto].
+    // -p [ip:][hostPort:]containerPort[/proto] and --expose port[/proto], ranges included (PortSpecs).
     private static (Dictionary<string, EmptyObject> Exposed, Dictionary<string, IReadOnlyList<PortBinding>?> Bindings) ParsePorts(ParsedArgs args)
     {
         var exposed = new Dictionary<string, EmptyObject>(StringComparer.Ordinal);
         var bindings = new Dictionary<string, IReadOnlyList<PortBinding>?>(StringComparer.Ordinal);
-        foreach (var e in args.GetAll("expose"))
+        try
         {
-            exposed[e.Contains('/') ? e : e + "/tcp"] = new EmptyObject();
+            foreach (var e in args.GetAll("expose"))
+            {
+                foreach (var key in PortSpecs.ParseExpose(e)) exposed[key] = new EmptyObject();
+            }
+            foreach (var p in args.GetAll("publish"))
+            {
+                foreach (var (key, binding) in PortSpecs.Parse(p))
+                {
+                    exposed[key] = new EmptyObject();
+                    var list = bindings.TryGetValue(key, out var existing) && existing is not null ? existing.ToList() : [];
+                    list.Add(binding);
+                    bindings[key] = list;
+                }
+            }
         }
-        foreach (var p in args.GetAll("publish"))
+        catch (FormatException e)
         {
-            var proto = "tcp";
-            var spec = p;
-            var slash = spec.LastIndexOf('/');
-            if (slash > 0)
-            {
-                proto = spec[(slash + 1)..];
-                spec = spec[..slash];
-            }
-            string? ip = null;
-            string? hostPort = null;
-            string containerPort;
-            var lastColon = spec.LastIndexOf(':');
-            if (lastColon < 0)
-            {
-                containerPort = spec;
-            }
-            else
-            {
-                containerPort = spec[(lastColon + 1)..];
-                var rest = spec[..lastColon];
-                var hostColon = rest.LastIndexOf(':');
-                if (hostColon < 0 || (rest.StartsWith('[') && rest.EndsWith(']')))
-                {
-                    if (rest.StartsWith('[') || rest.Contains('.'))
-                    {
-                        ip = rest.Trim('[', ']');
-                    }
-                    else
-                    {
-                        hostPort = rest;
-                    }
-                }
-                else
-                {
-                    ip = rest[..hostColon].Trim('[', ']');
-                    hostPort = rest[(hostColon + 1)..];
-                }
-            }
-            if (!int.TryParse(containerPort, CultureInfo.InvariantCulture, out _))
-            {
-                throw new UsageException($"invalid argument \"{p}\" for \"-p, --publish\" flag: invalid containerPort: {containerPort}", args.Command);
-            }
-            var key = $"{containerPort}/{proto}";
-            exposed[key] = new EmptyObject();
-            var list = bindings.TryGetValue(key, out var existing) && existing is not null ? existing.ToList() : [];
-            list.Add(new PortBinding { HostIp = ip ?? "", HostPort = hostPort ?? "" });
-            bindings[key] = list;
+            throw new UsageException(e.Message, args.Command);
         }
         return (exposed, bindings);
     }

@@ -1,12 +1,18 @@
 using System.Formats.Tar;
+using System.Runtime.InteropServices;
 
 namespace Berth.Cli.Commands;
 
 // Extracts a tar from the daemon into a local directory for `cp CONTAINER:SRC DEST`, like the docker CLI's
 // archive.Untar with NoLchown and NoOverwriteDirNonDir: files belong to the user running the CLI, and no entry
 // may land outside the destination (".." names, symlinks that lead out, and writing through a symlink are refused).
-internal static class Untar
+// A hard link is link(2), which never follows a symlink: copying its target would let an archive of planted links
+// copy any file the user can read into the destination.
+internal static partial class Untar
 {
+    [LibraryImport("libc", EntryPoint = "link", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int LinkNative(string oldPath, string newPath);
+
     public static async Task ExtractAsync(Stream content, string dstDir, IReadOnlyList<(string Old, string New)> renames)
     {
         var root = Path.GetFullPath(dstDir).TrimEnd('/');
@@ -70,13 +76,19 @@ internal static class Untar
                     }
                 case TarEntryType.HardLink:
                     {
-                        var source = root + "/" + Relative(Rename(entry.LinkName, renames));
+                        var linkRel = Relative(Rename(entry.LinkName, renames));
+                        var source = root + "/" + linkRel;
                         EnsureInside(root, Path.GetDirectoryName(source)!);
-                        if (!File.Exists(source))
+                        // lstat, right before use: the name itself, not what a link there points at.
+                        var info = new FileInfo(source);
+                        if (linkRel.Length == 0 || (info.LinkTarget is null && !info.Exists))
                         {
                             throw new ExitException(1, $"invalid hardlink \"{path}\" -> \"{entry.LinkName}\"");
                         }
-                        File.Copy(source, path);
+                        if (LinkNative(source, path) != 0)
+                        {
+                            throw new ExitException(1, $"hardlink \"{path}\" -> \"{entry.LinkName}\": {Marshal.GetLastPInvokeErrorMessage()}");
+                        }
                         break;
                     }
                 default:

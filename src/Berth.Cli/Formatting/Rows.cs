@@ -169,31 +169,64 @@ internal static class Rows
         };
     }
 
-    // "0.0.0.0:8080->80/tcp, 443/tcp" (docker's DisplayablePorts without range folding).
+    // docker's DisplayablePorts: sorted by private port, IP, public port, type; runs of unpublished ports (or of ports
+    // published on the same number) fold into ranges ("8000-8002/tcp", "0.0.0.0:80-81->80-81/tcp"), then the other
+    // host mappings ("0.0.0.0:8080->80/tcp").
     public static string Ports(JsonArray? ports)
     {
         if (ports is null)
         {
             return "";
         }
-        var items = new List<string>();
-        foreach (var p in ports)
+        var list = ports.Select(p => (Ip: Str(p?["IP"]), Private: Long(p?["PrivatePort"]), Public: Long(p?["PublicPort"]), Type: Str(p?["Type"])))
+            .OrderBy(p => p.Private).ThenBy(p => p.Ip, StringComparer.Ordinal).ThenBy(p => p.Public).ThenBy(p => p.Type, StringComparer.Ordinal).ToList();
+        var groups = new Dictionary<string, (long First, long Last)>(StringComparer.Ordinal);
+        var order = new List<string>();
+        var result = new List<string>();
+        var hostMappings = new List<string>();
+        foreach (var p in list)
         {
-            var priv = Long(p?["PrivatePort"]);
-            var pub = Long(p?["PublicPort"]);
-            var type = Str(p?["Type"]);
-            var ip = Str(p?["IP"]);
-            if (pub > 0)
+            var key = p.Type;
+            if (p.Ip.Length > 0)
             {
-                var host = ip.Contains(':') ? $"[{ip}]" : ip;
-                items.Add($"{host}:{pub}->{priv}/{type}");
+                if (p.Public != p.Private)
+                {
+                    var host = p.Ip.Contains(':') ? $"[{p.Ip}]" : p.Ip;
+                    hostMappings.Add($"{host}:{p.Public}->{p.Private}/{p.Type}");
+                    continue;
+                }
+                key = $"{p.Ip}/{p.Type}";
             }
-            else
+            if (!groups.TryGetValue(key, out var g))
             {
-                items.Add($"{priv}/{type}");
+                groups[key] = (p.Private, p.Private);
+                order.Add(key);
+                continue;
             }
+            if (p.Private == g.Last + 1)
+            {
+                groups[key] = (g.First, p.Private);
+                continue;
+            }
+            result.Add(FormGroup(key, g.First, g.Last));
+            groups[key] = (p.Private, p.Private);
         }
-        return string.Join(", ", items.Distinct());
+        result.AddRange(order.Select(k => FormGroup(k, groups[k].First, groups[k].Last)));
+        result.AddRange(hostMappings);
+        return string.Join(", ", result);
+    }
+
+    private static string FormGroup(string key, long first, long last)
+    {
+        var slash = key.LastIndexOf('/');
+        var ip = slash < 0 ? "" : key[..slash];
+        var type = slash < 0 ? key : key[(slash + 1)..];
+        var group = first == last ? $"{first}" : $"{first}-{last}";
+        if (ip.Length > 0)
+        {
+            group = $"{ip}:{group}->{group}";
+        }
+        return $"{group}/{type}";
     }
 
     public static IEnumerable<JsonObject> Images(JsonNode image, bool trunc, bool digests, DateTimeOffset now)

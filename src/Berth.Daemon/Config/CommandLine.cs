@@ -23,10 +23,11 @@ internal static class DaemonCommandLine
         var logOpt = new Option<string[]>("--log-opt") { Description = "Default log driver options for containers" };
         var group = new Option<string>("--group", "-G") { Description = "Group for the unix socket" };
         var debug = new Option<bool>("--debug", "-D") { Description = "Enable debug mode" };
+        var addressPool = new Option<string[]>("--default-address-pool") { Description = "Default address pools for node specific local networks (base=CIDR,size=N)" };
 
         var root = new RootCommand("berthd: the Berth container engine daemon")
         {
-            host, dataRoot, execRoot, pidFile, logLevel, config, storage, bridge, bip, cgroupParent, runc, shim, initPath, logOpt, group, debug,
+            host, dataRoot, execRoot, pidFile, logLevel, config, storage, bridge, bip, cgroupParent, runc, shim, initPath, logOpt, group, debug, addressPool,
         };
         var result = root.Parse(args);
         options = new DaemonOptions();
@@ -59,6 +60,7 @@ internal static class DaemonCommandLine
         Take(initPath, "init-path", v => o.InitPath = v);
         Take(group, "group", v => o.SocketGroup = v);
         Take(debug, "debug", v => o.Debug = v);
+        Take(addressPool, "default-address-pools", v => o.DefaultAddressPools = v.Select(Berth.Network.Ipam.AddressPoolSpec.ParseFlag).ToList());
         Take(logOpt, "log-opts", v =>
         {
             foreach (var kv in v)

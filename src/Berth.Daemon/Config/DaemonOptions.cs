@@ -21,6 +21,8 @@ public sealed class DaemonOptions
     public string InitPath { get; set; } = "/usr/bin/tini-static";
     public Dictionary<string, string> LogOpts { get; set; } = new();
     public bool Debug { get; set; }
+    /// <summary>dockerd's default-address-pools: where subnets of networks created without one come from.</summary>
+    public List<Berth.Network.Ipam.AddressPoolSpec> DefaultAddressPools { get; set; } = [];
 
     public string SocketGroup { get; set; } = "";
 
@@ -47,6 +49,13 @@ public sealed class DaemonOptions
                 case "cgroup-parent": CgroupParent = p.Value.GetString()!; break;
                 case "init-path": InitPath = p.Value.GetString()!; break;
                 case "group": SocketGroup = p.Value.GetString()!; break;
+                case "default-address-pools":
+                    DefaultAddressPools = p.Value.EnumerateArray().Select(e =>
+                    {
+                        var spec = new Berth.Network.Ipam.AddressPoolSpec(e.GetProperty("base").GetString() ?? "", e.GetProperty("size").GetInt32());
+                        return Berth.Network.Ipam.AddressPoolSpec.ParseFlag($"base={spec.Base},size={spec.Size}");
+                    }).ToList();
+                    break;
                 case "log-opts":
                     foreach (var o in p.Value.EnumerateObject()) LogOpts[o.Name] = o.Value.GetString() ?? "";
                     break;

@@ -22,7 +22,7 @@ internal sealed record CommitRequest
 /// <summary>
 /// <c>docker commit</c>: the container's writable layer (its <see cref="Storage.Diff.LayerDiff"/>) becomes a new
 /// layer on its image, with the container's config plus the commit's changes. The container is held still while
-/// its layer is read (its operation lock stands in for pausing it).
+/// its layer is read: its operation lock is held, and with pause=true (the default) a running container is frozen.
 /// </summary>
 internal sealed class ContainerCommit(ContainerService containers, ContainerFiles files, string spoolDir)
 {
@@ -54,8 +54,17 @@ internal sealed class ContainerCommit(ContainerService containers, ContainerFile
                 config = ConfigChanges.Apply(Override(ToImageConfig(r.Config), req.Config), req.Changes);
                 createdBy = string.Join(' ', new[] { r.Path }.Concat(r.Args));
                 var diff = files.DiffOf(lease);
-                await using var f = new FileStream(spool, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous);
-                await diff.WriteTarAsync(f, ct);
+                var frozen = req.Pause ? await FreezeAsync(lease) : null;
+                try
+                {
+                    await using var f = new FileStream(spool, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous);
+                    await diff.WriteTarAsync(f, ct);
+                }
+                finally
+                {
+                    // Thawed whatever happened: a failed or abandoned commit must not leave the container frozen.
+                    if (frozen is not null) await frozen.ResumeAsync(CancellationToken.None);
+                }
             }
             await using var layer = new FileStream(spool, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.Asynchronous);
             return await containers.Images.CommitAsync(parent, layer, new CommitOptions
@@ -70,6 +79,26 @@ internal sealed class ContainerCommit(ContainerService containers, ContainerFile
         finally
         {
             File.Delete(spool);
+        }
+    }
+
+    /// <summary>
+    /// pause=true, as dockerd: a running container (not already paused) is frozen through its shim while its layer is
+    /// read, so no process changes it mid-read. The lease's operation lock keeps anyone else from seeing or changing
+    /// its state meanwhile. Returns the shim to thaw, or null when nothing was frozen (stopped, paused, or it
+    /// exited just now).
+    /// </summary>
+    private static async Task<Runtime.Shim.ShimClient?> FreezeAsync(RootfsLease lease)
+    {
+        if (lease.Record.Status != ContainerStatus.Running || lease.Container.Shim is not { } shim) return null;
+        try
+        {
+            await shim.PauseAsync(CancellationToken.None);
+            return shim;
+        }
+        catch (BerthException e) when (e.Kind is ErrorKind.Conflict or ErrorKind.Unavailable)
+        {
+            return null; // it exited between the check and the freeze: it is still anyway
         }
     }
 

@@ -110,6 +110,7 @@ internal sealed partial class ContainerService
             throw BerthException.Invalid("invalid console size: expected [height, width], both non-negative");
         var keys = ParseDetachKeys(req.DetachKeys);
         if (!c.Record.IsRunning) throw BerthException.Conflict($"container {c.Id} is not running");
+        CheckNotPaused(c);
         ForgetOldExecs();
         var exec = new ExecInstance(Ids.NewId(), c.Id, req, keys);
         _execs[exec.Id] = exec;
@@ -175,6 +176,7 @@ internal sealed partial class ContainerService
     {
         var c = Get(exec.ContainerId);
         if (!c.Record.IsRunning || c.Shim is not { } shim) throw BerthException.Conflict($"container {c.Id} is not running");
+        CheckNotPaused(c);
         if (exec.Running) throw BerthException.Conflict($"Error: Exec command {exec.Id} is already running");
         return shim;
     }
@@ -209,6 +211,13 @@ internal sealed partial class ContainerService
         var cutoff = DateTimeOffset.UtcNow - ExecRetention;
         foreach (var e in _execs.Values)
             if (e.EndedAt is { } t && t < cutoff) _execs.TryRemove(e.Id, out _);
+    }
+
+    // runc exec into a frozen cgroup would hang until the container is thawed: dockerd refuses it.
+    private static void CheckNotPaused(Container c)
+    {
+        if (c.Record.Status == ContainerStatus.Paused)
+            throw BerthException.Conflict($"Container {c.Id} is paused, unpause the container before exec");
     }
 
     /// <summary>Docker's detach-keys option; a malformed one is the client's error (400).</summary>

@@ -9,8 +9,10 @@ namespace Berth.Daemon.Containers;
 
 /// <summary>
 /// A container's files from outside: stat, archive and extract (<c>docker cp</c>), export, and changes
-/// (<c>docker diff</c>). Every path is resolved like chroot would inside the container's root, with its volumes and
-/// binds in place, so no link or <c>..</c> ever reaches the host's files.
+/// (<c>docker diff</c>). Everything that follows paths in the container's root runs in <c>berth-fshelper</c>, confined
+/// by the kernel to that root with the container's volumes and binds mounted in place (see
+/// <see cref="FsHelperRunner"/>); no link or <c>..</c> can reach the host's files, whatever the container swaps in
+/// meanwhile. Diff (and commit) read the writable layer's directory in-process: see <see cref="DiffOf"/>.
 /// </summary>
 internal sealed class ContainerFiles(ContainerService containers, string spoolDir)
 {
@@ -28,93 +30,14 @@ internal sealed class ContainerFiles(ContainerService containers, string spoolDi
         return path;
     }
 
-    /// <summary>True for <c>dir/</c> and <c>dir/.</c>: the caller asserts a directory.</summary>
-    private static bool AssertsDirectory(string path) => path.EndsWith('/') || path == "." || path.EndsWith("/.", StringComparison.Ordinal);
-
-    /// <summary>Docker's name for an archive's top entry: the last element of the requested path (<c>/</c> for the root).</summary>
-    private static string BaseName(string path)
-    {
-        if (path.EndsWith("/.", StringComparison.Ordinal) || path == ".") return ".";
-        var trimmed = path.TrimEnd('/');
-        if (trimmed.Length == 0) return "/";
-        return trimmed[(trimmed.LastIndexOf('/') + 1)..];
-    }
-
-    /// <summary>Maps root-relative components to host paths: the longest volume/bind destination wins, else the rootfs.</summary>
-    private sealed class ContainerView
-    {
-        private readonly string _rootfs;
-        private readonly List<(List<string> Dest, string Source, string Destination)> _binds;
-
-        public ContainerView(RootfsLease lease)
-        {
-            _rootfs = lease.Rootfs;
-            _binds = lease.Binds
-                .Select(b => (Dest: RootPath.Clean("/" + b.Destination), b.Source, b.Destination))
-                .Where(b => b.Dest.Count > 0)
-                .OrderByDescending(b => b.Dest.Count)
-                .ToList();
-        }
-
-        public string HostOf(IReadOnlyList<string> parts)
-        {
-            foreach (var (dest, source, _) in _binds)
-            {
-                if (dest.Count > parts.Count) continue;
-                bool match = true;
-                for (int i = 0; i < dest.Count && match; i++) match = dest[i] == parts[i];
-                if (match) return Join(source, parts.Skip(dest.Count));
-            }
-            return Join(_rootfs, parts);
-        }
-
-        /// <summary>The bind or volume holding <paramref name="parts"/>, if any.</summary>
-        public string? MountOf(IReadOnlyList<string> parts) =>
-            _binds.FirstOrDefault(b => b.Dest.Count <= parts.Count && b.Dest.SequenceEqual(parts.Take(b.Dest.Count))).Destination;
-
-        public string RootfsOnly(IReadOnlyList<string> parts) => Join(_rootfs, parts);
-
-        private static string Join(string root, IEnumerable<string> parts)
-        {
-            var sb = new System.Text.StringBuilder(root.TrimEnd('/'));
-            foreach (var p in parts) sb.Append('/').Append(p);
-            return sb.Length == 0 ? "/" : sb.ToString();
-        }
-    }
-
-    private sealed record Target(List<string> Parts, string Host, Fs.StatX Stat);
-
-    /// <summary>
-    /// Resolves <paramref name="path"/> as GET/HEAD do: every element but the last followed inside the container
-    /// (the last too when the path asserts a directory), the result lstat'ed.
-    /// </summary>
-    private static Target Resolve(ContainerView view, RootfsLease lease, string path)
-    {
-        var clean = RootPath.Clean("/" + path);
-        var parts = RootPath.ResolveIn(view.HostOf, clean, followLast: AssertsDirectory(path));
-        var host = view.HostOf(parts);
-        if (Fs.LStat(host) is not { } st) throw NotFound(lease, path);
-        if (AssertsDirectory(path) && (st.Mode & Fs.S_IFMT) != Fs.S_IFDIR)
-            throw BerthException.Invalid($"not a directory: {path}");
-        return new Target(parts, host, st);
-    }
-
     private static BerthException NotFound(RootfsLease lease, string path) =>
         BerthException.NotFound($"Could not find the file {path} in container {lease.Record.Name.TrimStart('/')}");
 
-    private static ContainerPathStat StatOf(ContainerView view, string path, Target t)
+    private static FsHelperRunner.Run StartHelper(string op, RootfsLease lease, string? path, CancellationToken ct, bool withMounts = true, params string[] extra)
     {
-        string link = "";
-        if ((t.Stat.Mode & Fs.S_IFMT) == Fs.S_IFLNK)
-            link = "/" + string.Join('/', RootPath.ResolveIn(view.HostOf, RootPath.Clean("/" + path), followLast: true));
-        return new ContainerPathStat
-        {
-            Name = BaseName(path),
-            Size = (long)t.Stat.Size,
-            Mode = GoMode(t.Stat.Mode),
-            Mtime = DateTimeOffset.UnixEpoch.AddTicks(t.Stat.Mtime.Sec * TimeSpan.TicksPerSecond + t.Stat.Mtime.Nsec / 100),
-            LinkTarget = link,
-        };
+        var args = FsHelperRunner.Args(op, lease, path, withMounts);
+        args.AddRange(extra);
+        return new FsHelperRunner.Run(args, (kind, message) => FsHelperRunner.Error(kind, message, () => NotFound(lease, path ?? "/")), ct);
     }
 
     /// <summary>Go's os.FileMode for a Unix st_mode.</summary>
@@ -143,8 +66,10 @@ internal sealed class ContainerFiles(ContainerService containers, string spoolDi
     {
         ValidatePath(path);
         using var lease = await containers.LeaseRootfsAsync(idOrName, mount: true, ct);
-        var view = new ContainerView(lease);
-        return StatOf(view, path, Resolve(view, lease, path));
+        await using var helper = StartHelper("stat", lease, path, ct);
+        var (stat, _) = await FsHelperRunner.ReadStatLineAsync(helper.Stdout, ct);
+        await helper.CheckAsync();
+        return stat ?? throw new BerthException(ErrorKind.Unknown, "berth-fshelper gave no stat");
     }
 
     /// <summary>
@@ -155,20 +80,18 @@ internal sealed class ContainerFiles(ContainerService containers, string spoolDi
     {
         ValidatePath(path);
         using var lease = await containers.LeaseRootfsAsync(idOrName, mount: true, ct);
-        var view = new ContainerView(lease);
-        var target = Resolve(view, lease, path);
-        var stat = StatOf(view, path, target);
-        var body = begin(stat);
-        var top = stat.Name;
-        int depth = target.Parts.Count;
-        string NameOf(IReadOnlyList<string> parts)
+        await using var helper = StartHelper("archive", lease, path, ct);
+        var (stat, rest) = await FsHelperRunner.ReadStatLineAsync(helper.Stdout, ct);
+        if (stat is null)
         {
-            if (parts.Count == depth) return top;
-            var rest = string.Join('/', parts.Skip(depth));
-            return top == "/" ? "/" + rest : top + "/" + rest;
+            await helper.CheckAsync();
+            throw new BerthException(ErrorKind.Unknown, "berth-fshelper gave no stat");
         }
-        await using var tar = new FsTarWriter(body, leaveOpen: true);
-        await tar.WriteTreeAsync(target.Parts, view.HostOf, NameOf, null, ct);
+        var body = begin(stat);
+        await body.WriteAsync(rest, ct);
+        await helper.Stdout.CopyToAsync(body, ct);
+        // Headers are gone: a failure now can only cut the stream short (the client sees a truncated tar).
+        await helper.CheckAsync();
     }
 
     /// <summary>
@@ -189,29 +112,22 @@ internal sealed class ContainerFiles(ContainerService containers, string spoolDi
             await Task.Run(() => CheckTar(spool), ct);
 
             using var lease = await containers.LeaseRootfsAsync(idOrName, mount: true, ct);
-            var view = new ContainerView(lease);
-            var parts = RootPath.ResolveIn(view.HostOf, RootPath.Clean("/" + path), followLast: true);
-            var host = view.HostOf(parts);
-            if (Fs.LStat(host) is not { } st) throw NotFound(lease, path);
-            if ((st.Mode & Fs.S_IFMT) != Fs.S_IFDIR) throw BerthException.Invalid("extraction point is not a directory");
-            var mount = view.MountOf(parts);
-            if (mount is not null)
+            var extra = new List<string>();
+            if (copyUidGid) extra.Add("--copy-uid-gid");
+            if (noOverwriteDirNonDir) extra.Add("--no-overwrite-dir-non-dir");
+            await using var helper = StartHelper("extract", lease, path, ct, true, [.. extra]);
+            try
             {
-                if (lease.Record.Mounts.FirstOrDefault(m => m.Destination == mount) is { RW: false })
-                    throw new BerthException(ErrorKind.Forbidden, "mounted volume is marked read-only");
+                // The helper gets the plain tar: decompression stays here, outside the container's root.
+                await using var s = new FileStream(spool, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.Asynchronous);
+                await using var tar = Compression.Decompress(s);
+                await tar.CopyToAsync(helper.Stdin, ct);
             }
-            else if (lease.Record.HostConfig.ReadonlyRootfs)
+            catch (IOException)
             {
-                throw new BerthException(ErrorKind.Forbidden, "container rootfs is marked read-only");
+                // The helper stopped reading: it failed, and says why below.
             }
-            if (new FileInfo(spool).Length == 0) return; // an empty archive: nothing to write
-            var options = new ExtractOptions { Owner = copyUidGid ? null : (0, 0), NoOverwriteDirNonDir = noOverwriteDirNonDir };
-            await Task.Run(() =>
-            {
-                using var s = new FileStream(spool, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
-                using var tar = Compression.Decompress(s);
-                LayerApplier.Extract(tar, host, options, ct);
-            }, ct);
+            await helper.CheckAsync();
         }
         finally
         {
@@ -241,11 +157,15 @@ internal sealed class ContainerFiles(ContainerService containers, string spoolDi
     public async Task ExportAsync(string idOrName, Func<Stream> begin, CancellationToken ct)
     {
         using var lease = await containers.LeaseRootfsAsync(idOrName, mount: true, ct);
-        var view = new ContainerView(lease);
+        await using var helper = StartHelper("export", lease, null, ct, withMounts: false);
+        // The first bytes before the headers: a helper that fails at once is an error response, not an empty tar.
+        var first = new byte[1 << 16];
+        int n = await helper.Stdout.ReadAtLeastAsync(first, 1, throwOnEndOfStream: false, ct);
+        if (n == 0) await helper.CheckAsync();
         var body = begin();
-        await using var tar = new FsTarWriter(body, leaveOpen: true);
-        // Docker's export has no entry for the root directory itself.
-        await tar.WriteTreeAsync([], view.RootfsOnly, parts => parts.Count == 0 ? "./" : string.Join('/', parts), null, ct, includeStart: false);
+        await body.WriteAsync(first.AsMemory(0, n), ct);
+        await helper.Stdout.CopyToAsync(body, ct);
+        await helper.CheckAsync();
     }
 
     /// <summary>GET /containers/{id}/changes.</summary>
@@ -255,7 +175,12 @@ internal sealed class ContainerFiles(ContainerService containers, string spoolDi
         return await Task.Run(() => DiffOf(lease).Changes(ct), ct);
     }
 
-    /// <summary>The container's writable layer against its image, without the runtime's mount points.</summary>
+    /// <summary>
+    /// The container's writable layer against its image, without the runtime's mount points. Read in-process: the
+    /// layer's directory is not reachable from the container except through its merged view, lists no volume, and
+    /// its file content is opened beneath it with no symlink followed (<see cref="FsTarWriter"/>'s beneath), so
+    /// what the container plants there cannot lead a read elsewhere. Commit freezes a running container meanwhile.
+    /// </summary>
     public LayerDiff DiffOf(RootfsLease lease)
     {
         var ignore = new HashSet<string>(RuntimePaths, StringComparer.Ordinal);

@@ -17,6 +17,8 @@ internal static class ContainerFilter
         DateTimeOffset? since = f.Get("since").Select(x => svc.Get(x).Record.Created).Cast<DateTimeOffset?>().FirstOrDefault();
         var exited = f.Get("exited").Select(x => int.TryParse(x, out var n) ? n : throw BerthException.Invalid($"invalid filter 'exited={x}'")).ToList();
         var ancestors = f.Get("ancestor");
+        var publish = f.Has("publish") ? ContainerPortFilters.Parse("publish", f.Get("publish")) : null;
+        var expose = f.Has("expose") ? ContainerPortFilters.Parse("expose", f.Get("expose")) : null;
         foreach (var r in records)
         {
             var status = ContainerViews.StatusWord(r.Status);
@@ -32,6 +34,8 @@ internal static class ContainerFilter
             if (since is { } s2 && r.Created <= s2) continue;
             if (f.Has("volume") && !r.Mounts.Any(m => f.Get("volume").Any(v => m.Name == v || m.Destination == v || m.Source == v))) continue;
             if (f.Has("network") && !f.Get("network").Any(n => (r.HostConfig.NetworkMode ?? "bridge") == n || n == "bridge" && r.HostConfig.NetworkMode == "default")) continue;
+            if (publish is not null && !ContainerPortFilters.Matches(r.HostConfig.PortBindings?.Keys, publish)) continue;
+            if (expose is not null && !ContainerPortFilters.Matches(r.Config.ExposedPorts?.Keys, expose)) continue;
             yield return r;
         }
     }

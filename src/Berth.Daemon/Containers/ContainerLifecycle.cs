@@ -53,6 +53,8 @@ internal sealed partial class ContainerService
         var id = r.Id;
         var rootfs = _paths.Rootfs(id);
         EndpointRecord? endpoint = null;
+        IReadOnlyList<EndpointRecord> extraEndpoints = [];
+        IReadOnlyList<PublishedPort>? ports = null;
         string? sandbox = null;
         ShimClient? shim = null;
         bool mounted = false;
@@ -72,12 +74,14 @@ internal sealed partial class ContainerService
             {
                 netMode = Runtime.Spec.NetworkMode.Host;
             }
-            else if (mode is "bridge" or "default")
+            else if (mode is not "none")
             {
                 sandbox = await _network.CreateSandboxAsync(id, ct);
                 // Docker allows --ip only on user-defined networks, so the default bridge always allocates.
-                endpoint = await _network.ConnectAsync(id, sandbox, NetworkController.BridgeNetwork, null, ct);
+                endpoint = await ConnectPrimaryAsync(r, sandbox, ct); // the default bridge or a user-defined network
                 ip = endpoint.IPv4;
+                ports = await ContainerPortsPublishing.PublishAsync(_network, r, endpoint, ct); // released with the endpoint
+                extraEndpoints = await ConnectOtherNetworksAsync(r, sandbox, ct); // removed with the sandbox
             }
             WriteEtcFiles(r, ip);
 
@@ -165,10 +169,12 @@ internal sealed partial class ContainerService
                 ExitCode = 0,
                 OomKilled = false,
                 Endpoint = endpoint,
+                ExtraEndpoints = extraEndpoints,
                 SandboxKey = sandbox,
+                Ports = ports,
             });
             Events.VolumeMounts(c.Record, mounted: true);
-            if (endpoint is not null) Events.Network("connect", _network.DefaultBridge.Id, NetworkController.BridgeNetwork, "bridge", id);
+            foreach (var e in AllEndpoints(c.Record)) Events.Network("connect", e.NetworkId, e.Network, "bridge", id);
             Events.Container("start", c.Record);
             _ = MonitorAsync(c, shim);
         }
@@ -274,7 +280,7 @@ internal sealed partial class ContainerService
             if (ip is not null) hosts.Append($"{ip}\t{hostname}\n");
         }
         File.WriteAllText(_paths.HostsFile(r.Id), hosts.ToString());
-        File.WriteAllText(_paths.ResolvConfFile(r.Id), ResolvConf(r));
+        File.WriteAllText(_paths.ResolvConfFile(r.Id), UsesEmbeddedDns(r) ? EmbeddedResolvConf(r) : ResolvConf(r));
     }
 
     private static string ResolvConf(ContainerRecord r)
@@ -328,7 +334,7 @@ internal sealed partial class ContainerService
             if (shim is not null) c.PreviousShimGone = Quietly(() => shim.DeleteAsync(CancellationToken.None));
             r = c.Record;
             await ReleaseRunResourcesAsync(r);
-            if (r.Endpoint is not null) Events.Network("disconnect", _network.DefaultBridge.Id, NetworkController.BridgeNetwork, "bridge", r.Id);
+            foreach (var e in AllEndpoints(r)) Events.Network("disconnect", e.NetworkId, e.Network, "bridge", r.Id);
             Events.VolumeMounts(r, mounted: false);
             // A --rm container's record is deleted in a moment; if the daemon dies first, restore finds the shim's
             // exit.json and removes it then. So only containers that stay are written to disk here.
@@ -341,7 +347,9 @@ internal sealed partial class ContainerService
                 FinishedAt = status.FinishedAt == default ? DateTimeOffset.UtcNow : status.FinishedAt,
                 Pid = 0,
                 Endpoint = null,
+                ExtraEndpoints = [],
                 SandboxKey = null,
+                Ports = null,
             });
         }
         finally
@@ -616,8 +624,9 @@ internal sealed partial class ContainerService
             }
         }
 
-        var endpoints = live.Select(l => l.C.Record.Endpoint).OfType<EndpointRecord>().ToList();
+        var endpoints = live.SelectMany(l => AllEndpoints(l.C.Record)).ToList();
         var sandboxes = live.Where(l => l.C.Record.SandboxKey is not null).Select(l => l.C.Id).ToList();
+        _network.RestorePorts(live.SelectMany(l => l.C.Record.Ports ?? [])); // before the first apply, which drops the rest
         await _network.InitializeAsync(endpoints, sandboxes, ct);
 
         foreach (var (c, shim) in live)
@@ -629,7 +638,7 @@ internal sealed partial class ContainerService
         {
             _log.LogInformation("container {Id} exited with {Code} while the daemon was down", c.Id[..12], st.ExitCode);
             // The network was reconciled above; only the rootfs mount remains to release.
-            Save(c, x => x with { Endpoint = null, SandboxKey = null });
+            Save(c, x => x with { Endpoint = null, ExtraEndpoints = [], SandboxKey = null, Ports = null });
             await HandleExitAsync(c, st);
         }
     }

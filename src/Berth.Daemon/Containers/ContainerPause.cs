@@ -19,7 +19,8 @@ internal sealed partial class ContainerService
             if (r.Status != ContainerStatus.Running || c.Shim is not { } shim) throw BerthException.Conflict($"Container {r.Id} is not running");
             try
             {
-                await shim.PauseAsync(ct);
+                // Once under way it completes: a client that leaves must not leave the container frozen and recorded running.
+                await shim.PauseAsync(CancellationToken.None);
             }
             catch (BerthException e) when (e.Kind is ErrorKind.Conflict or ErrorKind.Unavailable)
             {
@@ -49,7 +50,7 @@ internal sealed partial class ContainerService
             if (r.Status != ContainerStatus.Paused || c.Shim is not { } shim) throw BerthException.Conflict($"Container {r.Id} is not paused");
             try
             {
-                await shim.ResumeAsync(ct);
+                await shim.ResumeAsync(CancellationToken.None);
             }
             catch (BerthException e) when (e.Kind is ErrorKind.Conflict or ErrorKind.Unavailable)
             {

@@ -65,6 +65,12 @@ public sealed record ContainerRecord
     public bool ManuallyStopped { get; init; }
     public EndpointRecord? Endpoint { get; init; }
     public string? SandboxKey { get; init; }
+    /// <summary>Endpoints on networks beyond the network mode's (created with several, or connected live).</summary>
+    public IReadOnlyList<EndpointRecord> ExtraEndpoints { get; init; } = [];
+    /// <summary>Per-network settings asked for (NetworkingConfig at create, connect): aliases, IPAM; keyed by network name.</summary>
+    public Dictionary<string, EndpointSettings>? EndpointsConfig { get; init; }
+    /// <summary>Ports published while the container runs (host ports resolved); null when it does not run.</summary>
+    public IReadOnlyList<PublishedPort>? Ports { get; init; }
 
     [JsonIgnore] public bool IsRunning => Status is ContainerStatus.Running or ContainerStatus.Paused;
 }

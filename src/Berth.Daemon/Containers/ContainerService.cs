@@ -91,10 +91,12 @@ internal sealed partial class ContainerService
             throw BerthException.Invalid("config cannot be empty in order to create a container");
         var host = req.HostConfig ?? new HostConfig();
         var warnings = ContainerValidation.ValidateHostConfig(host);
+        ValidateNetworks(host, req.NetworkingConfig);
 
         var image = _images.Resolve(req.Image) ?? throw BerthException.NotFound($"No such image: {ImageReferenceDisplay(req.Image)}");
         var imageConfig = _images.GetConfig(image).Config;
         var config = ContainerValidation.Merge(req.ToConfig(), imageConfig);
+        ContainerPorts.Validate(host, config, warnings);
         var argv = new List<string>();
         argv.AddRange(config.Entrypoint ?? []);
         argv.AddRange(config.Cmd ?? []);
@@ -130,6 +132,7 @@ internal sealed partial class ContainerService
                 Args = argv.Skip(1).ToList(),
                 Config = config,
                 HostConfig = host with { NetworkMode = string.IsNullOrEmpty(host.NetworkMode) ? "bridge" : host.NetworkMode },
+                EndpointsConfig = req.NetworkingConfig?.EndpointsConfig,
                 Mounts = mounts,
                 SnapshotKey = id,
                 Driver = _snapshotter.Driver,

@@ -30,7 +30,7 @@ internal sealed partial class ContainerService
                 var update = RunningUpdate(req);
                 if (!update.IsEmpty)
                 {
-                    try { await shim.UpdateAsync(update, ct); }
+                    try { await shim.UpdateAsync(update, CancellationToken.None); }
                     catch (BerthException e) when (e.Kind != ErrorKind.Unavailable)
                     {
                         throw new BerthException(ErrorKind.Unknown, $"Cannot update container {r.Id}: {e.Message}");

@@ -28,7 +28,7 @@ internal static class ContainerValidation
         {
             if (mode.StartsWith("container:", StringComparison.Ordinal))
                 throw new BerthException(ErrorKind.NotImplemented, "network mode \"container:\" is not supported yet");
-            throw BerthException.NotFound($"network {mode} not found");
+            // Any other name is a user-defined network: the service checks that it exists.
         }
         var rp = h.RestartPolicy;
         if (rp is not null)

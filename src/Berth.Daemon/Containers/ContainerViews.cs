@@ -43,26 +43,43 @@ internal static class ContainerViews
     {
         var mode = r.HostConfig.NetworkMode ?? "bridge";
         var name = mode == "default" ? "bridge" : mode;
-        var ep = r.Endpoint;
-        return new Dictionary<string, EndpointSettings>
+        var result = new Dictionary<string, EndpointSettings>();
+        var live = ContainerService.AllEndpoints(r).ToList();
+        // Stopped: the networks it will join (its mode's, and those connected meanwhile), without addresses.
+        if (live.Count == 0) result[name] = Endpoint(r, name, null, name == "bridge" ? bridgeNetworkId : "");
+        foreach (var key in (r.EndpointsConfig ?? []).Keys)
+            if (key is not "default" && !result.ContainsKey(key)) result[key] = Endpoint(r, key, null, "");
+        foreach (var ep in live)
         {
-            [name] = new EndpointSettings
-            {
-                NetworkID = name == "bridge" ? bridgeNetworkId : ep?.NetworkId ?? "",
-                EndpointID = ep?.EndpointId ?? "",
-                Gateway = ep?.Gateway ?? "",
-                IPAddress = ep?.IPv4 ?? "",
-                IPPrefixLen = ep?.PrefixLen ?? 0,
-                MacAddress = ep?.MacAddress ?? "",
-            },
+            var key = ep == r.Endpoint ? name : ep.Network;
+            result.Remove(ep.Network);
+            result[key] = Endpoint(r, key, ep, ep.NetworkId);
+        }
+        return result;
+    }
+
+    private static EndpointSettings Endpoint(ContainerRecord r, string network, Berth.Network.EndpointRecord? ep, string networkId)
+    {
+        EndpointSettings? asked = null;
+        r.EndpointsConfig?.TryGetValue(network, out asked);
+        return new EndpointSettings
+        {
+            IPAMConfig = asked?.IPAMConfig,
+            Aliases = ep?.Aliases is { Count: > 0 } a ? a : asked?.Aliases,
+            NetworkID = ep?.NetworkId ?? networkId,
+            EndpointID = ep?.EndpointId ?? "",
+            Gateway = ep?.Gateway ?? "",
+            IPAddress = ep?.IPv4 ?? "",
+            IPPrefixLen = ep?.PrefixLen ?? 0,
+            MacAddress = ep?.MacAddress ?? "",
+            DNSNames = ep?.DnsNames is { Count: > 0 } d ? d : null,
         };
     }
 
     public static ContainerInspectResponse Inspect(ContainerRecord r, ContainerPaths paths, string bridgeNetworkId, long? sizeRw, long? sizeRootFs)
     {
         var ep = r.Endpoint;
-        var ports = new Dictionary<string, IReadOnlyList<PortBinding>?>();
-        foreach (var p in (r.Config.ExposedPorts ?? []).Keys) ports[p] = null;
+        var ports = ContainerPorts.Inspect(r);
         return new ContainerInspectResponse
         {
             Id = r.Id,
@@ -124,7 +141,7 @@ internal static class ContainerViews
             ImageID = r.ImageId,
             Command = cmd,
             Created = r.Created.ToUnixTimeSeconds(),
-            Ports = [],
+            Ports = ContainerPorts.Summary(r),
             SizeRw = sizeRw,
             SizeRootFs = sizeRootFs,
             Labels = r.Config.Labels ?? new Dictionary<string, string>(),

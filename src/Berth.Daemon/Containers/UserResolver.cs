@@ -1,4 +1,5 @@
 using Berth.Core;
+using Berth.Core.Interop;
 
 namespace Berth.Daemon.Containers;
 
@@ -80,11 +81,16 @@ internal static class UserResolver
         try { path = Berth.Content.RootPath.Resolve(rootfs, rel.Split('/')); }
         catch (BerthException) { return []; }
         var list = new List<string[]>();
+        const int MaxBytes = 16 * 1024 * 1024;
         try
         {
-            var fi = new FileInfo(path);
-            if (!fi.Exists || fi.LinkTarget is not null || fi.Length > 16 * 1024 * 1024) return list;
-            foreach (var line in File.ReadLines(path))
+            // The container may have made this a device (/dev/zero), a FIFO or a symlink: only a regular file is read,
+            // and no more of it than a real passwd file could need.
+            using var file = Fs.OpenRegularNoFollow(path);
+            if (file is null) return list;
+            using var reader = new StreamReader(new BoundedStream(file, MaxBytes));
+            string? line;
+            while ((line = reader.ReadLine()) is not null)
             {
                 if (line.Length == 0 || line[0] == '#') continue;
                 list.Add(line.Split(':'));
@@ -93,5 +99,29 @@ internal static class UserResolver
         catch (IOException) { }
         catch (UnauthorizedAccessException) { }
         return list;
+    }
+
+    /// <summary>Reads at most <c>limit</c> bytes of the inner stream, then reports its end.</summary>
+    private sealed class BoundedStream(Stream inner, long limit) : Stream
+    {
+        private long _left = limit;
+
+        public override int Read(byte[] buffer, int offset, int count)
+        {
+            if (_left <= 0) return 0;
+            int n = inner.Read(buffer, offset, (int)Math.Min(count, _left));
+            _left -= n;
+            return n;
+        }
+
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }

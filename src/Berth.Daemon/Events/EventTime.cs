@@ -22,6 +22,9 @@ internal static partial class EventTime
         {
             long secs = long.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture);
             long nanos = m.Groups[2].Success ? long.Parse(m.Groups[2].Value.PadRight(9, '0'), CultureInfo.InvariantCulture) : 0;
+            // Nanoseconds since the epoch fit a long until the year 2262; later times are the client's error.
+            if (secs > long.MaxValue / 1_000_000_000 - 1)
+                throw Core.BerthException.Invalid($"invalid time {value}: too far in the future");
             return secs * 1_000_000_000 + nanos;
         }
         var t = TimeParam.Parse(value, now);

@@ -38,7 +38,8 @@ internal static class AttachStreams
         var ct = CancellationToken.None;
         var detached = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var gone = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        if (stdin) _ = RelayStdinAsync(conn, session, closeStdinOnEof && !tty, keys.NewScanner(), detached);
+        // A terminal's client sends no end of input of its own: its connection ending means the client is gone.
+        if (stdin) _ = RelayStdinAsync(conn, session, closeStdinOnEof && !tty, keys.NewScanner(), detached, tty ? gone : null);
         var output = Task.Run(async () =>
         {
             // One reader for the whole session, so no shim frame is ever cut; after a detach its output is dropped.
@@ -66,7 +67,7 @@ internal static class AttachStreams
         return (first == detached.Task ? Outcome.Detached : Outcome.ClientGone, output);
     }
 
-    private static async Task RelayStdinAsync(Stream conn, ShimAttachment session, bool closeOnEof, DetachKeys.Scanner scanner, TaskCompletionSource detached)
+    private static async Task RelayStdinAsync(Stream conn, ShimAttachment session, bool closeOnEof, DetachKeys.Scanner scanner, TaskCompletionSource detached, TaskCompletionSource? goneAtEof)
     {
         var ct = CancellationToken.None;
         var buf = new byte[32 * 1024];
@@ -86,7 +87,11 @@ internal static class AttachStreams
                 }
             }
             if (closeOnEof) await session.CloseStdinAsync(force: false, ct);
+            goneAtEof?.TrySetResult();
         }
-        catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException or BerthException) { }
+        catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException or BerthException)
+        {
+            goneAtEof?.TrySetResult();
+        }
     }
 }

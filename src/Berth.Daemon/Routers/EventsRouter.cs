@@ -37,7 +37,9 @@ internal static class EventsRouter
         // The stream ends when the client goes, at a future until, or when the daemon stops.
         var stopping = ctx.RequestServices.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(ctx.RequestAborted, stopping);
-        if (until is { } u2 && !onlyPast) cts.CancelAfter(TimeSpan.FromTicks(Math.Max(0, (u2 - nowNano) / 100)));
+        // CancelAfter takes at most about 49 days; an until further away is simply never reached by this stream.
+        if (until is { } u2 && !onlyPast && (u2 - nowNano) / 1_000_000 < int.MaxValue)
+            cts.CancelAfter(TimeSpan.FromMilliseconds(Math.Max(0, (u2 - nowNano) / 1_000_000)));
         try
         {
             foreach (var e in replay) await WriteAsync(body, e, cts.Token);

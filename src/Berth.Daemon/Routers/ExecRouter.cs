@@ -41,7 +41,8 @@ internal static class ExecRouter
             var start = await HttpJson.ReadAsync(ctx, Wire.Json.ExecStartRequest) ?? new ExecStartRequest();
             var exec = svc.GetExec(id);
             var body = ctx.Response.Body;
-            await RunAsync(svc, exec, start, body, async () =>
+            // A response body cannot carry stdin: without an upgrade the process's stdin is closed at once.
+            await RunAsync(svc, exec, start, body, canSendStdin: false, async () =>
             {
                 ctx.Response.StatusCode = 200;
                 if (!start.Detach)
@@ -57,7 +58,7 @@ internal static class ExecRouter
         {
             var start = HttpJson.Parse(req.Body, Wire.Json.ExecStartRequest) ?? new ExecStartRequest();
             var exec = svc.GetExec(m.Groups[1].Value);
-            await RunAsync(svc, exec, start, conn, () => conn.UpgradeAsync(
+            await RunAsync(svc, exec, start, conn, canSendStdin: true, () => conn.UpgradeAsync(
                 exec.Config.Tty ? "application/vnd.docker.raw-stream" : "application/vnd.docker.multiplexed-stream"));
         });
     }
@@ -66,12 +67,13 @@ internal static class ExecRouter
     /// Starts the process, answers, then streams it like an attach (unless detached). A process that cannot start is
     /// an error answer when nothing was sent yet; after the answer, dockerd writes the error text into the stream.
     /// </summary>
-    private static async Task RunAsync(ContainerService svc, ExecInstance exec, ExecStartRequest start, Stream conn, Func<Task> answer)
+    private static async Task RunAsync(ContainerService svc, ExecInstance exec, ExecStartRequest start, Stream conn, bool canSendStdin, Func<Task> answer)
     {
         var cfg = exec.Config;
         if (start.Detach)
         {
             var started = await svc.StartExecAsync(exec, start, CancellationToken.None);
+            if (exec.Config.AttachStdin) await started.CloseStdinAsync(force: true);
             // Nobody reads the output; the session is still drained so the exit code is recorded.
             _ = svc.ExecEndedAsync(exec, started, DrainAsync(started));
             await answer();
@@ -93,7 +95,8 @@ internal static class ExecRouter
             await conn.FlushAsync();
             return;
         }
-        var (_, rest) = await AttachStreams.PumpAsync(conn, session, cfg.Tty, cfg.AttachStdin, closeStdinOnEof: true, exec.Keys);
+        if (cfg.AttachStdin && !canSendStdin) await session.CloseStdinAsync(force: true);
+        var (_, rest) = await AttachStreams.PumpAsync(conn, session, cfg.Tty, cfg.AttachStdin && canSendStdin, closeStdinOnEof: true, exec.Keys);
         // After a detach or a lost client the process runs on; its exit is still recorded when it comes.
         _ = svc.ExecEndedAsync(exec, session, rest);
         try { await conn.FlushAsync(); } catch (IOException) { }

@@ -6,7 +6,7 @@ using Berth.Network;
 
 namespace Berth.Daemon.Routers;
 
-/// <summary>/networks: the predefined networks (bridge, host, none) and the containers on them. Creating networks is the networking issue's.</summary>
+/// <summary>/networks: the predefined networks (bridge, host, none), user-defined bridge networks, connect and disconnect.</summary>
 internal static class NetworksRouter
 {
     public static void Map(WebApplication app, NetworkController network, ContainerService containers)
@@ -15,56 +15,119 @@ internal static class NetworksRouter
         {
             var f = ctx.Request.QueryFilters();
             f.Validate("name", "id", "driver", "label", "type", "scope", "dangling");
+            if (f.Get("type").FirstOrDefault(t => t is not ("custom" or "builtin")) is { } badType)
+                throw BerthException.Invalid($"invalid filter: 'type'='{badType}'");
             var list = network.List().Where(n =>
                 (!f.Has("name") || f.Get("name").Any(x => n.Name.Contains(x, StringComparison.Ordinal))) &&
                 (!f.Has("id") || f.Get("id").Any(x => n.Id.StartsWith(x, StringComparison.Ordinal))) &&
                 (!f.Has("driver") || f.Get("driver").Contains(n.Driver)) &&
-                (!f.Has("type") || f.Get("type").Contains("builtin")) &&
-                (!f.Has("label") || f.Get("label").Count == 0))
-                .Select(n => View(n, containers, withContainers: false)).ToList();
+                (!f.Has("scope") || f.Get("scope").Contains(n.Scope)) &&
+                (!f.Has("type") || f.Get("type").Contains(n.IsPredefined ? "builtin" : "custom")) &&
+                (!f.Has("dangling") || (f.Get("dangling")[0] is "true" or "1") == (!n.IsPredefined && network.EndpointsOn(n.Id).Count == 0)) &&
+                ContainerFilter.LabelsMatch(n.User?.Labels ?? [], f.Get("label")))
+                .Select(n => View(n, network, containers, withContainers: false)).ToList();
             return HttpJson.WriteAsync(ctx, list, Wire.Json.ListNetworkResource);
         });
         app.MapGet("/networks/{id}", (HttpContext ctx, string id) =>
         {
             var n = network.Find(id) ?? throw BerthException.NotFound($"network {id} not found");
-            return HttpJson.WriteAsync(ctx, View(n, containers, withContainers: true), Wire.Json.NetworkResource);
+            return HttpJson.WriteAsync(ctx, View(n, network, containers, withContainers: true), Wire.Json.NetworkResource);
         });
-        app.MapDelete("/networks/{id}", (HttpContext ctx, string id) =>
+        app.MapPost("/networks/create", async (HttpContext ctx) =>
         {
-            var n = network.Find(id) ?? throw BerthException.NotFound($"network {id} not found");
-            // Every network there is now is one of the predefined ones, which dockerd refuses to remove with 403.
-            throw new BerthException(ErrorKind.Forbidden, $"{n.Name} is a pre-defined network and cannot be removed");
+            var req = await HttpJson.ReadAsync(ctx, Wire.Json.NetworkCreateRequest) ?? throw BerthException.Invalid("missing request body");
+            var ipam = req.IPAM?.Config ?? [];
+            var v4 = ipam.FirstOrDefault(c => c.Subnet is null || !c.Subnet.Contains(':'));
+            var info = await network.CreateNetworkAsync(new Berth.Network.NetworkCreateRequest
+            {
+                Name = req.Name,
+                Driver = req.Driver,
+                Internal = req.Internal,
+                Attachable = req.Attachable,
+                EnableIPv6 = req.EnableIPv6 == true,
+                Subnet = v4?.Subnet,
+                IPRange = v4?.IPRange,
+                Gateway = v4?.Gateway,
+                IpamConfigCount = ipam.Count,
+                IpamDriver = req.IPAM?.Driver,
+                Labels = req.Labels ?? [],
+                Options = req.Options ?? [],
+            }, ctx.RequestAborted);
+            containers.Events.Network("create", info.Id, info.Name, info.Driver);
+            await HttpJson.WriteAsync(ctx, new NetworkCreateResponse { Id = info.Id }, Wire.Json.NetworkCreateResponse, 201);
         });
-        // Only the predefined networks exist so far, and those are never pruned: the answer is an empty report.
-        app.MapPost("/networks/prune", (HttpContext ctx) =>
+        app.MapDelete("/networks/{id}", async (HttpContext ctx, string id) =>
         {
-            ctx.Request.QueryFilters().Validate("until", "label", "label!");
+            var n = await network.RemoveNetworkAsync(id, ctx.RequestAborted);
+            containers.Events.Network("destroy", n.Id, n.Name, n.Driver);
+            ctx.Response.StatusCode = 204;
+        });
+        app.MapPost("/networks/{id}/connect", async (HttpContext ctx, string id) =>
+        {
+            var req = await HttpJson.ReadAsync(ctx, Wire.Json.NetworkConnectRequest) ?? throw BerthException.Invalid("missing request body");
+            if (string.IsNullOrEmpty(req.Container)) throw BerthException.Invalid("no container specified");
+            await containers.ConnectNetworkAsync(id, req.Container, req.EndpointConfig, ctx.RequestAborted);
+            ctx.Response.StatusCode = 200;
+        });
+        app.MapPost("/networks/{id}/disconnect", async (HttpContext ctx, string id) =>
+        {
+            var req = await HttpJson.ReadAsync(ctx, Wire.Json.NetworkDisconnectRequest) ?? throw BerthException.Invalid("missing request body");
+            if (string.IsNullOrEmpty(req.Container)) throw BerthException.Invalid("no container specified");
+            await containers.DisconnectNetworkAsync(id, req.Container, req.Force, ctx.RequestAborted);
+            ctx.Response.StatusCode = 200;
+        });
+        app.MapPost("/networks/prune", async (HttpContext ctx) =>
+        {
+            var f = ctx.Request.QueryFilters();
+            f.Validate("until", "label", "label!");
+            var until = f.Get("until").Select(u => TimeParam.Parse(u) ?? throw BerthException.Invalid($"invalid until filter {u}")).ToList();
+            var deleted = new List<string>();
+            foreach (var n in network.List())
+            {
+                if (n.User is not { } rec) continue;
+                if (until.Count > 0 && until.Any(u => rec.Created >= u)) continue;
+                if (!ContainerFilter.LabelsMatch(rec.Labels, f.Get("label"))) continue;
+                if (f.Get("label!").Any(l => ContainerFilter.LabelsMatch(rec.Labels, [l]))) continue;
+                if (network.EndpointsOn(n.Id).Count > 0) continue;
+                try
+                {
+                    await network.RemoveNetworkAsync(n.Id, ctx.RequestAborted);
+                    containers.Events.Network("destroy", n.Id, n.Name, n.Driver);
+                    deleted.Add(n.Name);
+                }
+                catch (BerthException) { /* raced with a connect: in use after all */ }
+            }
             containers.Events.Pruned("network", 0);
-            return HttpJson.WriteAsync(ctx, new PruneReport { NetworksDeleted = [] }, Wire.Json.PruneReport);
+            await HttpJson.WriteAsync(ctx, new PruneReport { NetworksDeleted = deleted }, Wire.Json.PruneReport);
         });
     }
 
-    private static NetworkResource View(NetworkInfo n, ContainerService containers, bool withContainers)
+    private static NetworkResource View(NetworkInfo n, NetworkController network, ContainerService containers, bool withContainers)
     {
         var members = new Dictionary<string, NetworkContainer>();
         if (withContainers)
         {
-            foreach (var c in containers.All)
+            foreach (var ep in network.EndpointsOn(n.Id))
             {
-                var r = c.Record;
-                var mode = r.HostConfig.NetworkMode is null or "default" ? "bridge" : r.HostConfig.NetworkMode;
-                if (mode != n.Name || !r.IsRunning) continue;
-                members[r.Id] = new NetworkContainer
+                string name;
+                try { name = containers.Get(ep.ContainerId).Record.Name.TrimStart('/'); }
+                catch (BerthException) { continue; }
+                members[ep.ContainerId] = new NetworkContainer
                 {
-                    Name = r.Name.TrimStart('/'),
-                    EndpointID = r.Endpoint?.EndpointId ?? "",
-                    MacAddress = r.Endpoint?.MacAddress ?? "",
-                    IPv4Address = r.Endpoint is { } ep ? $"{ep.IPv4}/{ep.PrefixLen}" : "",
+                    Name = name,
+                    EndpointID = ep.EndpointId,
+                    MacAddress = ep.MacAddress,
+                    IPv4Address = $"{ep.IPv4}/{ep.PrefixLen}",
                 };
             }
         }
         var options = new Dictionary<string, string>();
-        if (n.BridgeName is { } b)
+        var rec = n.User;
+        if (rec is not null)
+        {
+            foreach (var (k, v) in rec.Options) options[k] = v;
+        }
+        else if (n.BridgeName is { } b)
         {
             options["com.docker.network.bridge.name"] = b;
             options["com.docker.network.bridge.default_bridge"] = "true";
@@ -74,12 +137,19 @@ internal static class NetworksRouter
         {
             Name = n.Name,
             Id = n.Id,
-            Created = HumanTime.Rfc3339(DateTimeOffset.UnixEpoch),
+            Created = HumanTime.Rfc3339(rec?.Created ?? DateTimeOffset.UnixEpoch),
             Scope = n.Scope,
             Driver = n.Driver,
-            IPAM = new Ipam { Config = n.Subnet is null ? [] : [new IpamConfig { Subnet = n.Subnet, Gateway = n.Gateway }] },
+            IPAM = new Ipam
+            {
+                Config = n.Subnet is null ? [] : [new IpamConfig { Subnet = n.Subnet, Gateway = n.Gateway, IPRange = rec?.IPRange }],
+                Options = rec is null ? null : new Dictionary<string, string>(),
+            },
+            Internal = rec?.Internal ?? false,
+            Attachable = rec?.Attachable ?? false,
             Containers = members,
             Options = options,
+            Labels = rec?.Labels ?? new Dictionary<string, string>(),
         };
     }
 }

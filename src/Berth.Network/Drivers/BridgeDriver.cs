@@ -52,6 +52,9 @@ internal sealed class BridgeDriver : INetworkDriver
             BridgeName = br,
             Subnet = network.Subnet,
             Masquerade = network.Masquerade,
+            Internal = network.Internal,
+            Icc = network.Icc,
+            Gateway = network.Gateway,
         }, ct).ConfigureAwait(false);
     }
 
@@ -92,7 +95,7 @@ internal sealed class BridgeDriver : INetworkDriver
             inside.AddAddress(index, ip, ep.PrefixLen, network.Subnet.Broadcast, what);
             // Up before the route: the kernel refuses a gateway on a link that is down.
             inside.SetUp(index, what);
-            inside.AddDefaultRoute(Ipv4.Parse(ep.Gateway), index, what);
+            if (!ep.NoDefaultRoute) inside.AddDefaultRoute(Ipv4.Parse(ep.Gateway), index, what);
         }
         catch
         {

@@ -14,6 +14,10 @@ internal sealed record NetworkConfig
     public required string InterfaceName { get; init; }
     public int Mtu { get; init; } = 1500;
     public bool Masquerade { get; init; } = true;
+    /// <summary>No traffic between the network and anything else (docker network create --internal).</summary>
+    public bool Internal { get; init; }
+    /// <summary>Containers on the network may talk to each other (com.docker.network.bridge.enable_icc).</summary>
+    public bool Icc { get; init; } = true;
 }
 
 /// <summary>

@@ -9,8 +9,9 @@ namespace Berth.Network.Firewall;
 /// </summary>
 internal static class NftRuleset
 {
-    public static string Render(string table, IEnumerable<BridgeFirewallConfig> networks)
+    public static string Render(string table, IEnumerable<BridgeFirewallConfig> networks, IReadOnlyCollection<PublishedPort>? ports = null)
     {
+        ports ??= [];
         var list = networks.OrderBy(n => n.BridgeName, StringComparer.Ordinal).ToList();
         var sb = new StringBuilder();
         // "add" first so that "delete" cannot fail on a fresh host; both apply atomically with the definition.
@@ -29,6 +30,7 @@ internal static class NftRuleset
 
         sb.Append("\tchain forward {\n");
         sb.Append("\t\ttype filter hook forward priority filter; policy accept;\n");
+        NftIsolationRules.AppendForward(sb, list);
         foreach (var n in list)
         {
             var br = Quote(n.BridgeName);
@@ -36,9 +38,12 @@ internal static class NftRuleset
             // as with Docker's default bridge.
             sb.Append("\t\tiifname ").Append(br).Append(" accept\n");
             sb.Append("\t\toifname ").Append(br).Append(" ct state established,related accept\n");
+            NftPortRules.AppendForwardAccepts(sb, n.BridgeName, ports);
             sb.Append("\t\toifname ").Append(br).Append(" drop\n");
         }
         sb.Append("\t}\n");
+        NftIsolationRules.AppendInput(sb, list);
+        NftPortRules.AppendNatChains(sb, ports);
 
         sb.Append("}\n");
         return sb.ToString();

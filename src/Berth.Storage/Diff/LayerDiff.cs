@@ -90,7 +90,9 @@ public sealed class LayerDiff
     public async Task WriteTarAsync(Stream output, CancellationToken ct = default)
     {
         var entries = Collect(ct);
-        await using var tar = new FsTarWriter(output, leaveOpen: true);
+        // The layer's tree is written by the container through its merged view (which can plant symlinks between
+        // a stat and an open): file content is opened beneath the tree with no symlink followed.
+        await using var tar = new FsTarWriter(output, leaveOpen: true, beneath: _tree);
         foreach (var e in entries)
         {
             ct.ThrowIfCancellationRequested();
@@ -105,6 +107,9 @@ public sealed class LayerDiff
             await tar.WriteEntryAsync(e.HostPath!, name, ct).ConfigureAwait(false);
             if (e.Opaque) await tar.WriteMarkerAsync(name + "/.wh..wh..opq", e.Mtime, ct).ConfigureAwait(false);
         }
+        // No change is still a layer: the end-of-archive blocks alone (Docker's well-known empty layer), which the
+        // tar writer only adds after an entry.
+        if (entries.Count == 0) await output.WriteAsync(new byte[1024], ct).ConfigureAwait(false);
     }
 
     private sealed record Entry(string Path, ChangeKind Kind, string? HostPath, bool Opaque, DateTimeOffset Mtime);
@@ -112,9 +117,56 @@ public sealed class LayerDiff
     private List<Entry> Collect(CancellationToken ct)
     {
         var list = new List<Entry>();
-        if (_overlay) WalkUpper(list, ct);
-        else CompareTrees(_tree, _parentTree, "", list, ct);
+        _treeFd = Fs.OpenDirectoryPath(_tree);
+        try
+        {
+            if (_overlay) WalkUpper(list, ct);
+            else CompareTrees(_tree, _parentTree, "", list, ct);
+        }
+        finally
+        {
+            _treeFd.Dispose();
+            _treeFd = null;
+        }
         return list;
+    }
+
+    // The layer's tree, open while a walk runs. The container writes the tree through its merged view and may plant
+    // symlinks in it at any moment: the walk stats and lists it relative to this handle with no symlink followed in
+    // any component (openat2), so a directory swapped for a link never leads the walk to the host's files.
+    private Microsoft.Win32.SafeHandles.SafeFileHandle? _treeFd;
+
+    private bool InTree(string hostPath) =>
+        hostPath == _tree || hostPath.StartsWith(_tree.TrimEnd('/') + "/", StringComparison.Ordinal);
+
+    /// <summary>lstat of <paramref name="hostPath"/> (below the tree), confined to it; null when gone or reached through a link.</summary>
+    private Fs.StatX? StatInTree(string hostPath)
+    {
+        if (_treeFd is null || !InTree(hostPath)) return Fs.LStat(hostPath);
+        var rel = hostPath[Math.Min(hostPath.Length, _tree.TrimEnd('/').Length)..].TrimStart('/');
+        if (rel.Length == 0) return Fs.LStat(_tree);
+        using var h = Fs.OpenBeneath(_treeFd, rel);
+        return h is null ? null : Fs.FStat(h);
+    }
+
+    /// <summary>The names in the tree's directory <paramref name="hostPath"/>, listed from a handle opened confined to the tree.</summary>
+    private List<string> ChildrenInTree(string hostPath)
+    {
+        if (_treeFd is null || !InTree(hostPath)) return [.. Children(hostPath)];
+        var rel = hostPath[Math.Min(hostPath.Length, _tree.TrimEnd('/').Length)..].TrimStart('/');
+        using var h = rel.Length == 0 ? null : Fs.OpenBeneath(_treeFd, rel);
+        var dirFd = rel.Length == 0 ? _treeFd : h;
+        if (dirFd is null || (Fs.FStat(dirFd).Mode & Fs.S_IFMT) != Fs.S_IFDIR) return [];
+        // /proc/self/fd/N names the open directory itself, not a path that could have changed since.
+        var dir = $"/proc/self/fd/{dirFd.DangerousGetHandle()}";
+        try
+        {
+            return Directory.EnumerateFileSystemEntries(dir).Select(Path.GetFileName).OfType<string>().ToList();
+        }
+        catch (DirectoryNotFoundException)
+        {
+            return [];
+        }
     }
 
     // ---- overlay: walk the upper dir, as moby's overlay changes do ----
@@ -123,16 +175,16 @@ public sealed class LayerDiff
     {
         var changedDirs = new HashSet<string>(StringComparer.Ordinal);
         var stack = new Stack<string>();
-        foreach (var c in Children(_tree).OrderDescending(StringComparer.Ordinal)) stack.Push("/" + c);
+        foreach (var c in ChildrenInTree(_tree).OrderDescending(StringComparer.Ordinal)) stack.Push("/" + c);
         while (stack.Count > 0)
         {
             ct.ThrowIfCancellationRequested();
             var path = stack.Pop();
             var host = _tree + path;
-            if (Fs.LStat(host) is not { } st) continue;
+            if (StatInTree(host) is not { } st) continue;
             bool isDir = (st.Mode & Fs.S_IFMT) == Fs.S_IFDIR;
             if (isDir)
-                foreach (var c in Children(host).OrderDescending(StringComparer.Ordinal)) stack.Push(path + "/" + c);
+                foreach (var c in ChildrenInTree(host).OrderDescending(StringComparer.Ordinal)) stack.Push(path + "/" + c);
             if (Ignore.Contains(path)) continue;
 
             var mtime = Mtime(st);
@@ -184,7 +236,7 @@ public sealed class LayerDiff
 
     private void CompareTrees(string newDir, string? oldDir, string path, List<Entry> list, CancellationToken ct)
     {
-        var names = new SortedSet<string>(Children(newDir), StringComparer.Ordinal);
+        var names = new SortedSet<string>(ChildrenInTree(newDir), StringComparer.Ordinal);
         if (oldDir is not null) names.UnionWith(Children(oldDir));
         foreach (var name in names)
         {
@@ -192,7 +244,7 @@ public sealed class LayerDiff
             var child = path + "/" + name;
             if (Ignore.Contains(child)) continue;
             var newHost = newDir + "/" + name;
-            var ns = Fs.LStat(newHost);
+            var ns = StatInTree(newHost);
             var os = oldDir is null ? null : Fs.LStat(oldDir + "/" + name);
             int before = list.Count;
             if (ns is not { } n)

@@ -1,0 +1,79 @@
+using Berth.Content;
+
+namespace Berth.Builder;
+
+/// <summary>
+/// The build context unpacked into a private directory: the request's tar (plain or gzip), confined like a layer
+/// (an entry that climbs out with <c>..</c> fails the build), minus what <c>.dockerignore</c> leaves out.
+/// </summary>
+public sealed class BuildContext : IDisposable
+{
+    private BuildContext(string dir) => Dir = dir;
+
+    public string Dir { get; }
+
+    public static BuildContext Extract(Stream tarOrGzip, string dir, CancellationToken ct)
+    {
+        Directory.CreateDirectory(dir);
+        var ctx = new BuildContext(dir);
+        try
+        {
+            using var tar = Compression.Decompress(tarOrGzip, leaveOpen: true);
+            LayerApplier.Extract(tar, dir, new ExtractOptions { Whiteouts = false }, ct);
+            return ctx;
+        }
+        catch (Exception e) when (e is InvalidDataException or FormatException or EndOfStreamException or Core.BerthException)
+        {
+            ctx.Dispose();
+            throw new BuildFailedException($"invalid build context: {e.Message}");
+        }
+        catch
+        {
+            ctx.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Reads a file of the context (the Dockerfile); null when it does not exist. Never leaves the context.</summary>
+    public string? ReadText(string relative)
+    {
+        var path = RootPath.Resolve(Dir, RootPath.Clean("/" + relative));
+        return File.Exists(path) ? File.ReadAllText(path) : null;
+    }
+
+    /// <summary>Removes what <paramref name="ignore"/> excludes, keeping the files named in <paramref name="keep"/>.</summary>
+    public void ApplyIgnore(DockerIgnore ignore, IReadOnlySet<string> keep)
+    {
+        if (ignore.IsEmpty) return;
+        Walk("");
+
+        void Walk(string rel)
+        {
+            foreach (var entry in new DirectoryInfo(Path.Combine(Dir, rel)).EnumerateFileSystemInfos())
+            {
+                var r = rel.Length == 0 ? entry.Name : rel + "/" + entry.Name;
+                bool isDir = entry is DirectoryInfo && entry.LinkTarget is null;
+                if (keep.Contains(r)) continue;
+                if (ignore.Excludes(r))
+                {
+                    // An exception rule may keep something below an excluded directory: look inside first.
+                    if (isDir && ignore.HasExceptions)
+                    {
+                        Walk(r);
+                        if (!Directory.EnumerateFileSystemEntries(entry.FullName).Any()) Directory.Delete(entry.FullName);
+                    }
+                    else if (isDir) Directory.Delete(entry.FullName, recursive: true);
+                    else entry.Delete();
+                }
+                else if (isDir) Walk(r);
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        try { if (Directory.Exists(Dir)) Directory.Delete(Dir, recursive: true); }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+    }
+}

@@ -1,0 +1,321 @@
+using System.Formats.Tar;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.RegularExpressions;
+using Berth.Content;
+using Berth.Core.Interop;
+
+namespace Berth.Builder;
+
+public sealed partial class Executor
+{
+    /// <summary>One source of a COPY/ADD: a file or directory under <see cref="Root"/>, or a here-document.</summary>
+    private sealed record Source(string Display, string? Root, IReadOnlyList<string> Parts, Heredoc? Doc);
+
+    private async Task CopyAsync(Run run, Stage stage, State st, Instruction inst)
+    {
+        var lookup = Lookup(run, st);
+        var esc = run.File.Escape;
+        bool add = inst.Keyword == "ADD";
+        var words = inst.Json?.Select(w => ShellWords.Expand(w, lookup, esc)).ToList() ?? ShellWords.ExpandWords(inst.Args, lookup, esc);
+        if (words.Count < 2)
+            throw run.Error(inst, $"{inst.Keyword} requires at least two arguments, but only one was provided. Destination could not be determined");
+        var dest = words[^1];
+        var srcWords = words[..^1];
+        var from = inst.Flag("from") is { } f ? ShellWords.Expand(f, lookup, esc) : null;
+        if (add && from is not null) throw run.Error(inst, "ADD does not support --from");
+        var chown = inst.Flag("chown") is { } co ? ShellWords.Expand(co, lookup, esc) : null;
+        uint? chmod = null;
+        if (inst.Flag("chmod") is { } cm)
+        {
+            var s = ShellWords.Expand(cm, lookup, esc);
+            try { chmod = Convert.ToUInt32(s, 8); }
+            catch (Exception e) when (e is FormatException or OverflowException or ArgumentException) { throw run.Error(inst, $"invalid chmod parameter: {s}"); }
+            if (chmod > 0xFFF) throw run.Error(inst, $"invalid chmod parameter: {s}");
+        }
+
+        var destAbs = dest.StartsWith('/') ? dest : (st.Config.WorkingDir is { Length: > 0 } w ? w.TrimEnd('/') : "") + "/" + dest;
+        bool destIsDirSyntax = dest.EndsWith('/') || dest is "." or ".." || dest.EndsWith("/.", StringComparison.Ordinal);
+        var destParts = RootPath.Clean(destAbs);
+
+        IStepContainer? fromContainer = null;
+        IMountedRootfs? fromRoot = null;
+        try
+        {
+            string sourceRoot = run.Context.Dir;
+            if (from is not null)
+            {
+                string fromImage;
+                if (FindStage(run, from, stage.Index) is { } s)
+                    fromImage = s.ResultId ?? throw run.Error(inst, $"stage {from} has no image");
+                else
+                    fromImage = images.Find(from)?.Id ?? throw new BuildFailedException($"invalid from flag value {from}: the image is not present locally and Berth does not pull yet");
+                fromContainer = await containers.CreateAsync(new StepContainerSpec { ImageId = fromImage, Cmd = ["/bin/sh"] }, run.Ct);
+                fromRoot = await fromContainer.MountAsync(run.Ct);
+                sourceRoot = fromRoot.Path;
+            }
+
+            // Sources: here-documents, or paths (with wildcards) under the context or the other stage's root.
+            var sources = new List<Source>();
+            foreach (var word in srcWords)
+            {
+                if (word.StartsWith("<<", StringComparison.Ordinal) && inst.Heredocs.FirstOrDefault(h => word.TrimStart('<', '-').Trim('"', '\'') == h.Name) is { } doc)
+                {
+                    var content = doc.Expand ? ShellWords.ExpandVariables(doc.Content, lookup, esc) : doc.Content;
+                    sources.Add(new Source(doc.Name, null, [doc.Name], doc with { Content = content }));
+                    continue;
+                }
+                if (add && (word.StartsWith("http://", StringComparison.OrdinalIgnoreCase) || word.StartsWith("https://", StringComparison.OrdinalIgnoreCase) || word.StartsWith("git@", StringComparison.Ordinal)))
+                    throw run.Error(inst, $"ADD from a URL ({word}) is not supported by this builder");
+                if (from is null && ClimbsOut(word))
+                    throw new BuildFailedException($"{inst.Keyword} failed: forbidden path outside the build context: {word} ()");
+                var cleaned = RootPath.Clean("/" + word);
+                if (word.IndexOfAny(['*', '?', '[']) >= 0)
+                {
+                    var matches = Glob(sourceRoot, cleaned);
+                    foreach (var m in matches) sources.Add(new Source(string.Join('/', m), sourceRoot, m, null));
+                    continue;
+                }
+                var resolved = RootPath.ResolveIn(p => Join(sourceRoot, p), cleaned, followLast: true);
+                if (Fs.LStat(Join(sourceRoot, resolved)) is null)
+                    throw new BuildFailedException(from is null
+                        ? $"{inst.Keyword} failed: file not found in build context or excluded by .dockerignore: stat {word}: file does not exist"
+                        : $"{inst.Keyword} failed: stat {word}: file does not exist in {from}");
+                sources.Add(new Source(word, sourceRoot, resolved, null));
+            }
+            if (sources.Count == 0)
+                throw new BuildFailedException($"{inst.Keyword} failed: no source files were specified");
+            if (sources.Count > 1 && !destIsDirSyntax)
+                throw run.Error(inst, $"When using {inst.Keyword} with more than one source file, the destination must be a directory and end with a /");
+
+            var checksum = Checksum(sources, from is not null);
+            var createdBy = $"/bin/sh -c #(nop) {inst.Keyword} {(from is not null ? "from " + from + " " : "")}{(chown is not null ? "--chown=" + chown + " " : "")}{(chmod is not null ? "--chmod=" + Convert.ToString(chmod.Value, 8) + " " : "")}{(sources.Count == 1 ? "file" : "multi")}:{checksum} in {destAbs} ";
+            var key = CacheKey(st.ImageId, createdBy, ConfigHash(st.Config));
+            if (TryCache(run, key) is { } hit)
+            {
+                await run.Out(" ---> Using cache\n");
+                st.ImageId = hit.Id;
+                return;
+            }
+
+            var image = await EnsureImageAsync(run, st);
+            await using var c = await containers.CreateAsync(new StepContainerSpec { ImageId = image, Cmd = ["/bin/sh"] }, run.Ct);
+            using (var root = await c.MountAsync(run.Ct))
+            {
+                var owner = chown is null ? (0, 0) : ResolveOwner(root.Path, chown, inst, run);
+                var destHost = RootPath.Resolve(root.Path, destParts);
+                bool destIsDir = destIsDirSyntax || sources.Count > 1 || Directory.Exists(destHost) && new DirectoryInfo(destHost).LinkTarget is null;
+                foreach (var src in sources)
+                {
+                    run.Ct.ThrowIfCancellationRequested();
+                    if (src.Doc is { } doc)
+                    {
+                        var parts = destIsDir ? [.. destParts, doc.Name] : destParts;
+                        FileOps.MkdirAll(root.Path, parts[..^1], 0, 0);
+                        var target = RootPath.ResolveParent(root.Path, parts);
+                        if (Fs.LStat(target) is not null) { if (Directory.Exists(target) && new DirectoryInfo(target).LinkTarget is null) Directory.Delete(target, true); else File.Delete(target); }
+                        await File.WriteAllTextAsync(target, doc.Content, run.Ct);
+                        FileOps.Lchown(target, owner.Item1, owner.Item2);
+                        Fs.Chmod(target, chmod ?? 0x1A4); // 0644
+                        continue;
+                    }
+                    var host = Join(src.Root!, src.Parts);
+                    var stt = Fs.LStat(host)!.Value;
+                    bool isDir = (stt.Mode & Fs.S_IFMT) == Fs.S_IFDIR;
+                    if (isDir)
+                    {
+                        // A directory's content is copied, not the directory itself.
+                        var destDir = FileOps.MkdirAll(root.Path, destParts, owner.Item1, owner.Item2);
+                        CopyTree(host, root.Path, destParts, owner, chmod, run.Ct);
+                        _ = destDir;
+                    }
+                    else if (add && from is null && TryExtract(host, root.Path, destParts, chown is null ? null : owner, run.Ct))
+                    {
+                    }
+                    else
+                    {
+                        var parts = destIsDir ? [.. destParts, src.Parts.Count > 0 ? src.Parts[^1] : src.Display] : destParts;
+                        FileOps.MkdirAll(root.Path, parts[..^1], 0, 0);
+                        FileOps.CopyEntry(host, RootPath.ResolveParent(root.Path, parts), owner, chmod);
+                    }
+                }
+            }
+            var img = await c.CommitAsync(st.Config, createdBy, run.Ct);
+            cache?.Put(key, img.Id);
+            st.ImageId = img.Id;
+        }
+        finally
+        {
+            fromRoot?.Dispose();
+            if (fromContainer is not null) await fromContainer.DisposeAsync();
+        }
+    }
+
+    private static bool ClimbsOut(string path)
+    {
+        int depth = 0;
+        foreach (var c in path.Split('/'))
+        {
+            if (c is "" or ".") continue;
+            depth += c == ".." ? -1 : 1;
+            if (depth < 0) return true;
+        }
+        return false;
+    }
+
+    private static string Join(string root, IReadOnlyList<string> parts) =>
+        parts.Count == 0 ? root : root.TrimEnd('/') + "/" + string.Join('/', parts);
+
+    private static void CopyTree(string srcDir, string root, List<string> destParts, (int, int) owner, uint? chmod, CancellationToken ct)
+    {
+        foreach (var entry in new DirectoryInfo(srcDir).EnumerateFileSystemInfos().OrderBy(e => e.Name, StringComparer.Ordinal))
+        {
+            ct.ThrowIfCancellationRequested();
+            List<string> parts = [.. destParts, entry.Name];
+            var target = RootPath.ResolveParent(root, parts);
+            FileOps.CopyEntry(entry.FullName, target, owner, chmod);
+            if (entry is DirectoryInfo && entry.LinkTarget is null) CopyTree(entry.FullName, root, parts, owner, chmod, ct);
+        }
+    }
+
+    /// <summary>ADD's auto-extraction: a local tar (plain or compressed) is unpacked into the destination directory.</summary>
+    private static bool TryExtract(string file, string root, List<string> destParts, (int, int)? owner, CancellationToken ct)
+    {
+        using (var probe = File.OpenRead(file))
+        {
+            try
+            {
+                using var d = Compression.Decompress(probe, leaveOpen: true);
+                using var reader = new TarReader(d);
+                if (reader.GetNextEntry() is null) return false;
+            }
+            catch (Exception e) when (e is InvalidDataException or FormatException or EndOfStreamException or Core.BerthException or IOException)
+            {
+                return false;
+            }
+        }
+        var dir = FileOps.MkdirAll(root, destParts, 0, 0);
+        using var s = File.OpenRead(file);
+        using var tar = Compression.Decompress(s);
+        try
+        {
+            LayerApplier.Extract(tar, dir, new ExtractOptions { Whiteouts = false, Owner = owner }, ct);
+        }
+        catch (Core.BerthException e)
+        {
+            throw new BuildFailedException($"ADD failed: {e.Message}");
+        }
+        return true;
+    }
+
+    private static (int, int) ResolveOwner(string root, string spec, Instruction inst, Run run)
+    {
+        var parts = spec.Split(':', 2);
+        int uid = Id(parts[0], "passwd", 2);
+        int gid = parts.Length > 1 ? Id(parts[1], "group", 2) : parts[0].All(char.IsAsciiDigit) ? uid : PrimaryGid(parts[0]);
+        return (uid, gid);
+
+        int Id(string name, string db, int field)
+        {
+            if (int.TryParse(name, NumberStyles.None, CultureInfo.InvariantCulture, out var n)) return n;
+            foreach (var line in ReadDb(db))
+            {
+                var f = line.Split(':');
+                if (f.Length > field && f[0] == name && int.TryParse(f[field], out var v)) return v;
+            }
+            throw run.Error(inst, $"unable to convert uid/gid chown string to host mapping: can't find {(db == "passwd" ? "uid" : "gid")} for {(db == "passwd" ? "user" : "group")} {name}: no such {(db == "passwd" ? "user" : "group")}");
+        }
+
+        int PrimaryGid(string user)
+        {
+            foreach (var line in ReadDb("passwd"))
+            {
+                var f = line.Split(':');
+                if (f.Length > 3 && f[0] == user && int.TryParse(f[3], out var v)) return v;
+            }
+            return uid;
+        }
+
+        IEnumerable<string> ReadDb(string name)
+        {
+            var path = RootPath.Resolve(root, ["etc", name]);
+            return File.Exists(path) ? File.ReadAllLines(path) : [];
+        }
+    }
+
+    /// <summary>Every source file's name, type, mode, owner, link target and content; never the times.</summary>
+    private static string Checksum(List<Source> sources, bool withOwner)
+    {
+        using var h = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        foreach (var s in sources)
+        {
+            h.AppendData(Encoding.UTF8.GetBytes("\0src " + s.Display + "\n"));
+            if (s.Doc is { } doc) { h.AppendData(Encoding.UTF8.GetBytes(doc.Content)); continue; }
+            HashEntry(h, Join(s.Root!, s.Parts), "", withOwner);
+        }
+        return Convert.ToHexStringLower(h.GetHashAndReset());
+    }
+
+    private static void HashEntry(IncrementalHash h, string path, string rel, bool withOwner)
+    {
+        var st = Fs.LStat(path)!.Value;
+        int type = st.Mode & Fs.S_IFMT;
+        h.AppendData(Encoding.UTF8.GetBytes($"{rel}\0{st.Mode:x}\0{(withOwner ? $"{st.Uid}:{st.Gid}" : "")}\0"));
+        if (type == Fs.S_IFLNK) h.AppendData(Encoding.UTF8.GetBytes(new FileInfo(path).LinkTarget ?? ""));
+        else if (type == Fs.S_IFREG)
+        {
+            using var f = File.OpenRead(path);
+            h.AppendData(SHA256.HashData(f));
+        }
+        else if (type == Fs.S_IFDIR)
+        {
+            foreach (var e in Directory.EnumerateFileSystemEntries(path).Order(StringComparer.Ordinal))
+                HashEntry(h, e, rel + "/" + Path.GetFileName(e), withOwner);
+        }
+    }
+
+    /// <summary>Wildcard sources: each component matched against the directory it names (no match crosses a '/').</summary>
+    private static List<List<string>> Glob(string root, List<string> pattern)
+    {
+        var results = new List<List<string>>();
+        Walk([], 0);
+        return results;
+
+        void Walk(List<string> at, int i)
+        {
+            if (i == pattern.Count) { results.Add(at); return; }
+            var dir = Join(root, at);
+            if (!Directory.Exists(dir)) return;
+            var comp = pattern[i];
+            if (comp.IndexOfAny(['*', '?', '[']) < 0)
+            {
+                if (Fs.LStat(Path.Combine(dir, comp)) is not null) Walk([.. at, comp], i + 1);
+                return;
+            }
+            var rx = new Regex("^" + GlobRegex(comp) + "$", RegexOptions.CultureInvariant);
+            foreach (var e in Directory.EnumerateFileSystemEntries(dir).Select(Path.GetFileName).Order(StringComparer.Ordinal))
+                if (rx.IsMatch(e!)) Walk([.. at, e!], i + 1);
+        }
+    }
+
+    private static string GlobRegex(string comp)
+    {
+        var sb = new StringBuilder();
+        for (int i = 0; i < comp.Length; i++)
+        {
+            char c = comp[i];
+            if (c == '*') sb.Append("[^/]*");
+            else if (c == '?') sb.Append("[^/]");
+            else if (c == '[' && comp.IndexOf(']', i + 1) is var end && end > i)
+            {
+                var cls = comp[(i + 1)..end];
+                if (cls.StartsWith('!') || cls.StartsWith('^')) cls = "^" + cls[1..];
+                sb.Append('[').Append(cls.Replace("\\", "\\\\")).Append(']');
+                i = end;
+            }
+            else sb.Append(Regex.Escape(c.ToString()));
+        }
+        return sb.ToString();
+    }
+}

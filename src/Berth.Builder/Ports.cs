@@ -1,0 +1,72 @@
+using Berth.Content;
+
+namespace Berth.Builder;
+
+/// <summary>An image as the builder sees it: its ID and its config.</summary>
+public sealed record BuildImage(string Id, ImageConfig Config);
+
+/// <summary>What a step container is made from and runs.</summary>
+public sealed record StepContainerSpec
+{
+    public required string ImageId { get; init; }
+    public required IReadOnlyList<string> Cmd { get; init; }
+    public IReadOnlyList<string> Env { get; init; } = [];
+    public string? User { get; init; }
+    public string? WorkingDir { get; init; }
+
+    /// <summary>The build's <c>networkmode</c> (bridge when empty).</summary>
+    public string? NetworkMode { get; init; }
+}
+
+/// <summary>Port 1: images. The daemon's image store behind it.</summary>
+public interface IBuildImages
+{
+    /// <summary>A local image by name or ID; null when there is none.</summary>
+    BuildImage? Find(string nameOrId);
+
+    /// <summary>
+    /// An image that is <paramref name="parentId"/> (null: nothing, <c>FROM scratch</c>) with only a new config and
+    /// history entry, no new layer: what metadata instructions make.
+    /// </summary>
+    Task<BuildImage> CommitConfigAsync(string? parentId, ContainerConfig config, string createdBy, CancellationToken ct);
+
+    /// <summary>Points <paramref name="reference"/> at the image.</summary>
+    void Tag(string imageId, string reference);
+}
+
+/// <summary>Port 2: step containers on the daemon's runtime and snapshots.</summary>
+public interface IBuildContainers
+{
+    Task<IStepContainer> CreateAsync(StepContainerSpec spec, CancellationToken ct);
+}
+
+/// <summary>A created (not yet started) step container. Disposing it removes it.</summary>
+public interface IStepContainer : IAsyncDisposable
+{
+    string Id { get; }
+
+    /// <summary>Starts the container, hands its output to <paramref name="output"/> as it comes and returns its exit code.</summary>
+    Task<int> RunAsync(Func<ReadOnlyMemory<byte>, Task> output, CancellationToken ct);
+
+    /// <summary>The container's root filesystem mounted for the builder to write into (COPY, ADD) or read (COPY --from).</summary>
+    Task<IMountedRootfs> MountAsync(CancellationToken ct);
+
+    /// <summary>The container's writable layer as a new image on its image, with <paramref name="config"/>.</summary>
+    Task<BuildImage> CommitAsync(ContainerConfig config, string createdBy, CancellationToken ct);
+
+    /// <summary>Dispose keeps the container (<c>rm=false</c>) when this is false.</summary>
+    bool Remove { get; set; }
+}
+
+/// <summary>A mounted root filesystem; disposing unmounts it.</summary>
+public interface IMountedRootfs : IDisposable
+{
+    string Path { get; }
+}
+
+/// <summary>Port 3: the step cache, keyed by parent + instruction + content checksums.</summary>
+public interface IBuildCache
+{
+    string? Get(string key);
+    void Put(string key, string imageId);
+}

@@ -1,0 +1,123 @@
+using System.Text;
+using System.Text.Json;
+using Berth.Api;
+using Berth.Builder;
+using Berth.Core;
+using Berth.Daemon.Build;
+using Berth.Daemon.Containers;
+using Berth.Daemon.Http;
+using Berth.Images;
+
+namespace Berth.Daemon.Routers;
+
+/// <summary>
+/// <c>POST /build</c>, the legacy builder protocol (what <c>DOCKER_BUILDKIT=0 docker build</c> speaks): the context tar
+/// in the body, the options in the query, progress as a stream of JSON messages. Failures after the stream has
+/// started are an <c>errorDetail</c> message, as dockerd sends them.
+/// </summary>
+internal static class BuildRouter
+{
+    public static void Map(WebApplication app, ImageStore images, ContainerService containers, string spoolDir, string builderDir)
+    {
+        var cache = new FileBuildCache(Path.Combine(builderDir, "cache"));
+        var executor = new Executor(new BuildImages(images), new BuildContainers(containers, new ContainerFiles(containers, spoolDir), spoolDir), cache);
+        app.MapPost("/build", (HttpContext ctx) => BuildAsync(ctx, executor, images, containers, spoolDir));
+        // /build/prune is served with the other prunes (DiskUsageRouter); the cache does not prune yet.
+    }
+
+    private static async Task BuildAsync(HttpContext ctx, Executor executor, ImageStore images, ContainerService containers, string spoolDir)
+    {
+        var q = ctx.Request;
+        if (!string.IsNullOrEmpty(q.QueryString("remote")))
+            throw BerthException.Invalid("building from a remote context is not supported: send the context as a tar body");
+        var tags = q.Query["t"].Where(t => !string.IsNullOrEmpty(t)).Select(t => t!).ToList();
+        foreach (var t in tags)
+            if (!ImageReference.TryParse(t, out _)) throw BerthException.Invalid($"invalid reference format: {t}");
+        var options = new BuildOptions
+        {
+            Tags = tags,
+            Dockerfile = q.QueryString("dockerfile") is { Length: > 0 } df ? df : "Dockerfile",
+            BuildArgs = JsonMap(q.QueryString("buildargs"), "buildargs"),
+            NoCache = q.QueryBool("nocache"),
+            Remove = q.QueryBool("rm", true),
+            ForceRemove = q.QueryBool("forcerm"),
+            Labels = JsonMap(q.QueryString("labels"), "labels").ToDictionary(kv => kv.Key, kv => kv.Value ?? ""),
+            Target = q.QueryString("target"),
+            Quiet = q.QueryBool("q"),
+            NetworkMode = q.QueryString("networkmode"),
+        };
+
+        ctx.Response.StatusCode = 200;
+        ctx.Response.ContentType = "application/json";
+        var body = ctx.Response.Body;
+        var ct = ctx.RequestAborted;
+        async Task Send(JsonMessage m)
+        {
+            var bytes = JsonSerializer.SerializeToUtf8Bytes(m, Wire.Json.JsonMessage);
+            await body.WriteAsync(bytes, ct);
+            await body.WriteAsync("\r\n"u8.ToArray(), ct);
+            await body.FlushAsync(ct);
+        }
+
+        Directory.CreateDirectory(spoolDir);
+        var spool = Path.Combine(spoolDir, $"build-context-{Guid.NewGuid():N}");
+        var dir = Path.Combine(spoolDir, $"build-{Guid.NewGuid():N}");
+        BuildContext? context = null;
+        try
+        {
+            await using (var f = new FileStream(spool, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous))
+                await ctx.Request.Body.CopyToAsync(f, ct);
+            await using (var archive = new FileStream(spool, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16))
+                context = await Task.Run(() => BuildContext.Extract(archive, dir, ct), ct);
+            var text = context.ReadText(options.Dockerfile)
+                ?? throw new BuildFailedException($"Cannot locate specified Dockerfile: {options.Dockerfile}");
+            if (context.ReadText(".dockerignore") is { } ignore)
+                context.ApplyIgnore(DockerIgnore.Parse(ignore), new HashSet<string>(StringComparer.Ordinal) { options.Dockerfile.TrimStart('.', '/'), ".dockerignore" });
+            var file = DockerfileParser.Parse(text, Path.GetFileName(options.Dockerfile));
+            var id = await executor.BuildAsync(context, file, options, s => Send(new JsonMessage { Stream = s }), ct);
+            foreach (var t in tags) images.Tag(id, t);
+            using (var aux = JsonDocument.Parse($"{{\"ID\":\"{id}\"}}"))
+                await Send(new JsonMessage { Aux = aux.RootElement.Clone() });
+            if (!options.Quiet)
+            {
+                await Send(new JsonMessage { Stream = $"Successfully built {Executor.Short(id)}\n" });
+                foreach (var t in tags)
+                {
+                    var r = ImageReference.ParseNormalized(t);
+                    if (r.Tag is null && r.Digest is null) r = r.WithTag(ImageReference.DefaultTag);
+                    await Send(new JsonMessage { Stream = $"Successfully tagged {r.FamiliarString}\n" });
+                }
+            }
+        }
+        catch (Exception e) when (!ct.IsCancellationRequested)
+        {
+            // The answer has started: every failure, expected or not, is the stream's last message, never a torn stream.
+            int code = e is BuildFailedException b ? b.Code : 1;
+            await Send(new JsonMessage { Error = e.Message, ErrorDetail = new ErrorDetail { Code = code, Message = e.Message } });
+        }
+        finally
+        {
+            context?.Dispose();
+            if (context is null && Directory.Exists(dir)) { try { Directory.Delete(dir, true); } catch (IOException) { } }
+            File.Delete(spool);
+        }
+    }
+
+    private static Dictionary<string, string?> JsonMap(string? json, string what)
+    {
+        if (string.IsNullOrEmpty(json)) return [];
+        try
+        {
+            using var doc = JsonDocument.Parse(json);
+            if (doc.RootElement.ValueKind != JsonValueKind.Object) throw BerthException.Invalid($"invalid {what}: not a JSON object");
+            var map = new Dictionary<string, string?>(StringComparer.Ordinal);
+            foreach (var p in doc.RootElement.EnumerateObject())
+                map[p.Name] = p.Value.ValueKind == JsonValueKind.Null ? null : p.Value.ValueKind == JsonValueKind.String ? p.Value.GetString() : p.Value.GetRawText();
+            return map;
+        }
+        catch (JsonException e)
+        {
+            throw BerthException.Invalid($"invalid {what}: {e.Message}");
+        }
+    }
+}

@@ -1,0 +1,4 @@
+using System.Runtime.CompilerServices;
+
+[assembly: InternalsVisibleTo("Berth.Registry.Tests")]
+[assembly: InternalsVisibleTo("berth-registry")]
