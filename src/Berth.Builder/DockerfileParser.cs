@@ -1,3 +1,4 @@
+using Berth.Core;
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
@@ -183,7 +184,7 @@ public static partial class DockerfileParser
 
         IReadOnlyList<string>? json = null;
         if (rest.StartsWith('[') && keyword is "RUN" or "CMD" or "ENTRYPOINT" or "SHELL" or "VOLUME" or "COPY" or "ADD")
-            json = TryJson(rest);
+            json = JsonStringArray.TryParse(rest);
 
         if (rest.Length == 0 && keyword is not ("CMD" or "ENTRYPOINT" or "HEALTHCHECK"))
             throw new DockerfileException(fileName, line, $"{keyword} requires at least one argument");
@@ -210,23 +211,4 @@ public static partial class DockerfileParser
         };
     }
 
-    private static List<string>? TryJson(string s)
-    {
-        try
-        {
-            using var doc = JsonDocument.Parse(s);
-            if (doc.RootElement.ValueKind != JsonValueKind.Array) return null;
-            var list = new List<string>();
-            foreach (var e in doc.RootElement.EnumerateArray())
-            {
-                if (e.ValueKind != JsonValueKind.String) return null;
-                list.Add(e.GetString()!);
-            }
-            return list;
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
-    }
 }

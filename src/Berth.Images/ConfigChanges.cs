@@ -54,28 +54,8 @@ public static class ConfigChanges
 
     /// <summary>JSON (exec) form when the argument is a JSON string array, otherwise shell form.</summary>
     private static IReadOnlyList<string> CommandForm(string args) =>
-        TryJsonArray(args) ?? ["/bin/sh", "-c", args];
+        JsonStringArray.TryParse(args) ?? ["/bin/sh", "-c", args];
 
-    private static List<string>? TryJsonArray(string args)
-    {
-        if (!args.StartsWith('[')) return null;
-        try
-        {
-            using var doc = JsonDocument.Parse(args);
-            if (doc.RootElement.ValueKind != JsonValueKind.Array) return null;
-            var list = new List<string>();
-            foreach (var e in doc.RootElement.EnumerateArray())
-            {
-                if (e.ValueKind != JsonValueKind.String) return null;
-                list.Add(e.GetString()!);
-            }
-            return list;
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
-    }
 
     private static string Required(string args, string instruction) =>
         args.Length > 0 ? args : throw BerthException.Invalid($"{instruction} requires exactly one argument");
@@ -185,7 +165,7 @@ public static class ConfigChanges
     private static Dictionary<string, EmptyObject> AddVolumes(IReadOnlyDictionary<string, EmptyObject>? volumes, string args)
     {
         var d = volumes?.ToDictionary() ?? [];
-        var list = TryJsonArray(args) ?? Words(args);
+        var list = JsonStringArray.TryParse(args) ?? Words(args);
         if (list.Count == 0) throw BerthException.Invalid("VOLUME requires at least one argument");
         foreach (var v in list)
         {
@@ -234,7 +214,7 @@ public static class ConfigChanges
         // The command is the original text after CMD, so shell form keeps its quoting.
         int cmdAt = args.IndexOf(words[i], StringComparison.OrdinalIgnoreCase) + words[i].Length;
         var rest = args[cmdAt..].Trim();
-        var json = TryJsonArray(rest);
+        var json = JsonStringArray.TryParse(rest);
         return hc with { Test = json is not null ? ["CMD", .. json] : ["CMD-SHELL", rest] };
     }
 
