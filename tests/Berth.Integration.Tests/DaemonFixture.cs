@@ -34,7 +34,7 @@ public sealed class DaemonFixture : IAsyncLifetime
         // User-defined networks get /28s from a /24 of their own, never the bridge's, so parallel daemons do not collide.
         do AddressPool = $"10.{RandomNumberGenerator.GetInt32(100, 250)}.{RandomNumberGenerator.GetInt32(1, 250)}.0/24";
         while (AddressPool == $"{Subnet3}.0/24");
-        RepoRoot = FindRepoRoot();
+        RepoRoot = Berth.Tests.Shared.RepoPaths.Root;
     }
 
     public string Tag { get; }
@@ -52,13 +52,6 @@ public sealed class DaemonFixture : IAsyncLifetime
     public string DockerHost => $"unix://{Socket}";
     public string DaemonLog { get { lock (_daemonLog) return _daemonLog.ToString(); } }
     public int DaemonPid => _daemon?.Id ?? 0;
-
-    public static string FindRepoRoot()
-    {
-        var dir = AppContext.BaseDirectory;
-        while (dir is not null && !File.Exists(Path.Combine(dir, "Berth.slnx"))) dir = Path.GetDirectoryName(dir);
-        return dir ?? throw new InvalidOperationException("cannot find the repository root (Berth.slnx)");
-    }
 
     public async Task InitializeAsync()
     {

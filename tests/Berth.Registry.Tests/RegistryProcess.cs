@@ -32,7 +32,7 @@ public sealed partial class RegistryProcess : IAsyncLifetime
         Root = Path.Combine("/tmp", $"berth-reg-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4))}");
         Storage = Path.Combine(Root, "storage");
         Port = FreePort();
-        RepoRoot = FindRepoRoot();
+        RepoRoot = Berth.Tests.Shared.RepoPaths.Root;
         // Over TLS the client trusts exactly the certificate the test made, nothing else.
         var handler = new HttpClientHandler
         {
@@ -60,13 +60,6 @@ public sealed partial class RegistryProcess : IAsyncLifetime
         using var l = new TcpListener(IPAddress.Loopback, 0);
         l.Start();
         return ((IPEndPoint)l.LocalEndpoint).Port;
-    }
-
-    public static string FindRepoRoot()
-    {
-        var dir = AppContext.BaseDirectory;
-        while (dir is not null && !File.Exists(Path.Combine(dir, "Berth.slnx"))) dir = Path.GetDirectoryName(dir);
-        return dir ?? throw new InvalidOperationException("cannot find the repository root (Berth.slnx)");
     }
 
     public async Task InitializeAsync()

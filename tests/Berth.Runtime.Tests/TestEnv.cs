@@ -7,7 +7,7 @@ internal static class TestEnv
 {
     public const string Runc = "/usr/sbin/runc";
 
-    public static string RepoRoot { get; } = FindRepoRoot();
+    public static string RepoRoot => Berth.Tests.Shared.RepoPaths.Root;
 
     /// <summary>The shim build's apphost, or BERTH_TEST_SHIM (e.g. a NativeAOT publish) when set.</summary>
     public static string ShimPath
@@ -29,17 +29,6 @@ internal static class TestEnv
         var dir = Path.Combine("/tmp", $"berth-test-{what}-{Rand()}");
         Directory.CreateDirectory(dir);
         return dir;
-    }
-
-    private static string FindRepoRoot()
-    {
-        var dir = AppContext.BaseDirectory;
-        for (int i = 0; i < 12 && dir is not null; i++)
-        {
-            if (File.Exists(Path.Combine(dir, "Berth.slnx"))) return dir;
-            dir = Path.GetDirectoryName(dir);
-        }
-        throw new InvalidOperationException("cannot find the repository root (Berth.slnx)");
     }
 
     public static (int Code, string Out, string Err) Run(string file, params string[] args)
