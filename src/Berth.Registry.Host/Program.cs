@@ -42,7 +42,10 @@ try
         var users = options.Htpasswd is null
             ? new HtpasswdAuthenticator(new Dictionary<string, string>(), options.Realm)
             : HtpasswdAuthenticator.Load(options.Htpasswd, options.Realm);
-        token = new TokenAuthority(users, options.Access.Select(r => RegistryCommandLine.ParseRule(r)!).ToList(), options.Service, options.TokenRealm);
+        // Kept in the storage root (or given): a restart must not invalidate the tokens clients hold.
+        var key = TokenAuthority.LoadOrCreateSigningKey(options.TokenKey ?? Path.Combine(root, "token-key.pem"), create: options.TokenKey is null);
+        token = new TokenAuthority(users, options.Access.Select(r => RegistryCommandLine.ParseRule(r)!).ToList(), options.Service, options.TokenRealm,
+            signingKey: key);
     }
     if (options.TlsCert is not null)
         certificate = System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPemFile(options.TlsCert, options.TlsKey);
@@ -70,7 +73,13 @@ RegistryCommandLine.TryParseListen(options.Listen, out var endpoint);
 builder.WebHost.ConfigureKestrel(k =>
 {
     k.Limits.MaxRequestBodySize = null; // blobs are large; manifest bodies are bounded by the endpoints (4 MiB)
-    k.Limits.MinRequestBodyDataRate = null;
+    k.Limits.RequestHeadersTimeout = options.RequestHeadersTimeout;
+    k.Limits.KeepAliveTimeout = options.KeepAliveTimeout;
+    // Kestrel's rates average over the whole body (blob uploads add a per-window check, BodyRateGuard); a download
+    // that stalls is cut off by the response rate.
+    var rate = options.MinBodyRate > 0 ? new Microsoft.AspNetCore.Server.Kestrel.Core.MinDataRate(options.MinBodyRate, options.BodyGrace) : null;
+    k.Limits.MinRequestBodyDataRate = rate;
+    k.Limits.MinResponseDataRate = rate;
     k.AddServerHeader = false;
     k.Listen(endpoint, l =>
     {
@@ -78,9 +87,18 @@ builder.WebHost.ConfigureKestrel(k =>
     });
 });
 builder.Services.AddBerthRegistry(new RegistryOptions { StorageRoot = root, ReadOnly = options.ReadOnly, Htpasswd = htpasswd, Token = token, UploadMaxAge = options.UploadMaxAge,
-    GcInterval = options.GcInterval, Gc = gcOptions with { DryRun = false } });
+    GcInterval = options.GcInterval, Gc = gcOptions with { DryRun = false }, MinBodyRate = options.MinBodyRate, BodyRateWindow = options.BodyGrace });
+if (options.RequestTimeout > TimeSpan.Zero)
+{
+    builder.Services.AddRequestTimeouts(o => o.DefaultPolicy = new Microsoft.AspNetCore.Http.Timeouts.RequestTimeoutPolicy
+    {
+        Timeout = options.RequestTimeout,
+        TimeoutStatusCode = 503,
+    });
+}
 
 var app = builder.Build();
+if (options.RequestTimeout > TimeSpan.Zero) app.UseRequestTimeouts();
 app.MapBerthRegistry();
 var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("berth-registry");
 try

@@ -26,6 +26,15 @@ internal sealed record HostOptions
     /// <summary><c>berth-registry gc</c> rather than serve.</summary>
     public bool Gc { get; set; }
     public bool DryRun { get; set; }
+    /// <summary>The token signing key's PEM file; null: <c>token-key.pem</c> in the storage root, made on first start.</summary>
+    public string? TokenKey { get; set; }
+    public TimeSpan RequestHeadersTimeout { get; set; } = TimeSpan.FromSeconds(30);
+    public TimeSpan KeepAliveTimeout { get; set; } = TimeSpan.FromMinutes(2);
+    /// <summary>Bytes per second a request body (and a response) must keep up, per <see cref="BodyGrace"/>; 0: no minimum.</summary>
+    public double MinBodyRate { get; set; } = 240;
+    public TimeSpan BodyGrace { get; set; } = TimeSpan.FromSeconds(20);
+    /// <summary>Limit on a whole request other than blob uploads and downloads; zero: none.</summary>
+    public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromMinutes(5);
 }
 
 internal static class RegistryCommandLine
@@ -39,8 +48,9 @@ internal static class RegistryCommandLine
         Options:
           -c, --config FILE      JSON or YAML file with the keys listen, root, readonly, log-level, pidfile,
                                  auth, htpasswd, realm, tls-cert, tls-key, upload-max-age, service, token-realm,
-                                 access (a list of rules as --access writes them), gc-interval, gc-grace,
-                                 gc-delete-untagged
+                                 access (a list of rules as --access writes them), token-key, gc-interval,
+                                 gc-grace, gc-delete-untagged, request-headers-timeout, keep-alive-timeout,
+                                 min-body-rate, body-grace, request-timeout
           -l, --listen ADDR      address and port to serve on (default 127.0.0.1:5000)
               --root DIR         storage root (default /var/lib/berth-registry)
               --readonly         refuse pushes and deletes
@@ -52,10 +62,20 @@ internal static class RegistryCommandLine
                                  user) or anonymous; REPOSITORY may hold * globs; ACTIONS pull,push,delete or *
               --service NAME     token auth service name (default berth-registry)
               --token-realm URL  token endpoint URL in challenges (default this server's /token)
+              --token-key FILE   EC P-256 private key (PEM) that signs tokens (default: token-key.pem in the
+                                 storage root, made mode 0600 on first start, so tokens outlive a restart)
               --realm NAME       basic auth realm (default berth-registry)
               --tls-cert FILE    PEM certificate (with --tls-key): serve HTTPS; plain HTTP only on loopback
               --tls-key FILE     PEM private key
               --upload-max-age D uploads idle this long are removed (default 24h; 90s, 30m, 24h)
+              --request-headers-timeout D  a request's line and headers must arrive within this (default 30s)
+              --keep-alive-timeout D       an idle connection is closed after this (default 2m)
+              --min-body-rate N  bytes per second a request or response body must keep up (default 240; 0: none);
+                                 an upload that stalls is cut off and stays resumable at its previous offset
+              --body-grace D     the window over which --min-body-rate is measured, also its grace period at the
+                                 start (default 20s; more than 1s)
+              --request-timeout D  limit on a whole request other than blob uploads and downloads, which the data
+                                 rate bounds instead (default 5m; 0s: none); 503 UNAVAILABLE when exceeded
               --gc-interval D    collect garbage in-process this often (default: never)
               --grace D          (gc) keep blobs and untagged manifests younger than this (default 1h)
               --delete-untagged  (gc) also remove manifests no tag, index or subject keeps
@@ -111,6 +131,12 @@ internal static class RegistryCommandLine
                     case "--dry-run": options.DryRun = value is null || bool.Parse(value); break;
                     case "--service": options.Service = Next(); break;
                     case "--token-realm": options.TokenRealm = Next(); break;
+                    case "--token-key": options.TokenKey = Next(); break;
+                    case "--request-headers-timeout": options.RequestHeadersTimeout = ParseDuration(Next()); break;
+                    case "--keep-alive-timeout": options.KeepAliveTimeout = ParseDuration(Next()); break;
+                    case "--min-body-rate": options.MinBodyRate = ParseRate(Next()); break;
+                    case "--body-grace": options.BodyGrace = ParseDuration(Next()); break;
+                    case "--request-timeout": options.RequestTimeout = ParseDuration(Next(), allowZero: true); break;
                     default: return Fail($"unknown flag: {a}");
                 }
             }
@@ -122,6 +148,9 @@ internal static class RegistryCommandLine
         if (!TryParseListen(options.Listen, out var ep)) return Fail($"invalid listen address \"{options.Listen}\": expected IP:PORT");
         if ((options.TlsCert is null) != (options.TlsKey is null)) return Fail("--tls-cert and --tls-key go together");
         if (options.Gc) return -1;
+        // Kestrel measures data rates on a one-second heartbeat and refuses a grace period that is not longer.
+        if (options.MinBodyRate > 0 && options.BodyGrace <= TimeSpan.FromSeconds(1))
+            return Fail($"--body-grace must be more than 1s, not {options.BodyGrace.TotalSeconds}s");
         if (options.TlsCert is null && !IPAddress.IsLoopback(ep.Address))
             return Fail($"plain HTTP is served only on loopback; give --tls-cert and --tls-key to listen on {options.Listen}");
         if (options.Auth is not ("none" or "htpasswd" or "token")) return Fail($"invalid auth mode \"{options.Auth}\": none, htpasswd or token");
@@ -164,6 +193,12 @@ internal static class RegistryCommandLine
         }
         throw new FormatException($"invalid duration \"{s}\": expected a number with s, m or h");
     }
+
+    /// <summary>A non-negative number of bytes per second.</summary>
+    public static double ParseRate(string s) =>
+        double.TryParse(s, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var v) && v >= 0 && double.IsFinite(v)
+            ? v
+            : throw new FormatException($"invalid rate \"{s}\": expected a number of bytes per second (0: no minimum)");
 
     private static int Fail(string message)
     {
@@ -232,6 +267,21 @@ internal static class RegistryCommandLine
                     o.GcDeleteUntagged = du;
                     break;
                 case "token-realm": o.TokenRealm = v; break;
+                case "token-key": o.TokenKey = v; break;
+                case "request-headers-timeout" or "keep-alive-timeout" or "body-grace" or "request-timeout" or "min-body-rate":
+                    try
+                    {
+                        switch (k.Replace('_', '-').ToLowerInvariant())
+                        {
+                            case "request-headers-timeout": o.RequestHeadersTimeout = ParseDuration(v); break;
+                            case "keep-alive-timeout": o.KeepAliveTimeout = ParseDuration(v); break;
+                            case "body-grace": o.BodyGrace = ParseDuration(v); break;
+                            case "request-timeout": o.RequestTimeout = ParseDuration(v, allowZero: true); break;
+                            default: o.MinBodyRate = ParseRate(v); break;
+                        }
+                    }
+                    catch (FormatException e) { return $"config file {path}: {e.Message}"; }
+                    break;
                 case "access":
                     if (v.StartsWith('['))
                     {

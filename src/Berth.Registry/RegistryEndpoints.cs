@@ -4,6 +4,7 @@ using Berth.Content;
 using Berth.Core;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http.Timeouts;
 using Microsoft.Extensions.Logging;
 
 namespace Berth.Registry;
@@ -32,7 +33,22 @@ internal sealed class RegistryEndpoints(RegistryService registry, ILogger<Regist
         }
         catch (BadHttpRequestException e)
         {
-            await WriteErrorAsync(ctx, new RegistryException(e.StatusCode, ErrorCodes.SizeInvalid, e.Message));
+            // Kestrel's limits: 413 for a body over a size limit, 408 for one slower than MinRequestBodyDataRate, 400 for
+            // a malformed one.
+            await WriteErrorAsync(ctx, new RegistryException(e.StatusCode, e.StatusCode == 413 ? ErrorCodes.SizeInvalid : ErrorCodes.Unknown, e.Message));
+        }
+        catch (RequestBodyTooSlowException)
+        {
+            // The guard has closed the connection; the upload is as it was before this request.
+            RegistryLog.BodyTooSlow(log, ctx.Request.Method, ctx.Request.Path.Value ?? "", registry.Options.MinBodyRate, registry.Options.BodyRateWindow);
+        }
+        catch (OperationCanceledException) when (ctx.Features.Get<IHttpRequestTimeoutFeature>()?.RequestTimeoutToken.IsCancellationRequested == true)
+        {
+            // The host's per-request timeout (RequestTimeouts middleware): answer if we still can; Kestrel then closes
+            // the connection when the body was not read to its end.
+            RegistryLog.TimedOut(log, ctx.Request.Method, ctx.Request.Path.Value ?? "");
+            await WriteErrorAsync(ctx, new RegistryException(503, ErrorCodes.Unavailable, "the request took longer than the registry's request timeout"),
+                CancellationToken.None);
         }
         catch (OperationCanceledException) when (ctx.RequestAborted.IsCancellationRequested)
         {
@@ -322,6 +338,8 @@ internal sealed class RegistryEndpoints(RegistryService registry, ILogger<Regist
             throw RegistryException.BlobUnknown(digestText);
         }
         await using var _ = file;
+        // A download is bounded by Kestrel's minimum response data rate, not by the per-request timeout.
+        if (body) ctx.Features.Get<IHttpRequestTimeoutFeature>()?.DisableTimeout();
         var res = ctx.Response;
         res.Headers[DigestHeader] = digest.ToString();
         res.Headers.ETag = $"\"{digest}\"";
@@ -421,7 +439,8 @@ internal sealed class RegistryEndpoints(RegistryService registry, ILogger<Regist
         else if (q.TryGetValue("digest", out var digestText))
         {
             var digest = ParseDigest(digestText);
-            await registry.PutBlobAsync(name, digest, ctx.Request.Body, ctx.Request.ContentLength, ctx.RequestAborted);
+            await using var body = UploadBody(ctx);
+            await registry.PutBlobAsync(name, digest, body, ctx.Request.ContentLength, ctx.RequestAborted);
             res.StatusCode = 201;
             res.Headers.Location = $"/v2/{name}/blobs/{digest}";
             res.Headers[DigestHeader] = digest.ToString();
@@ -452,6 +471,7 @@ internal sealed class RegistryEndpoints(RegistryService registry, ILogger<Regist
 
     private async Task PatchUploadAsync(HttpContext ctx, string name, string id)
     {
+        ctx.Features.Get<IHttpRequestTimeoutFeature>()?.DisableTimeout();
         registry.GetUpload(name, id);
         using (await registry.LockUploadAsync(id, ctx.RequestAborted))
         {
@@ -489,7 +509,18 @@ internal sealed class RegistryEndpoints(RegistryService registry, ILogger<Regist
             expected = len;
         }
         if (expected == 0) return current;
-        return await registry.Blobs.AppendAsync(id, ctx.Request.Body, expected, ctx.RequestAborted);
+        await using var body = UploadBody(ctx);
+        return await registry.Blobs.AppendAsync(id, body, expected, ctx.RequestAborted);
+    }
+
+    /// <summary>
+    /// A blob upload's body: exempt from the host's per-request timeout (a 10 GB layer takes what it takes) and guarded
+    /// by the minimum data rate instead, so a stalled client is cut off and a slow but steady one is not.
+    /// </summary>
+    private Stream UploadBody(HttpContext ctx)
+    {
+        ctx.Features.Get<IHttpRequestTimeoutFeature>()?.DisableTimeout();
+        return BodyRateGuard.For(ctx, registry.Options.MinBodyRate, registry.Options.BodyRateWindow, registry.Time);
     }
 
     internal static bool TryParseContentRange(string value, out long start, out long end)
@@ -505,6 +536,7 @@ internal sealed class RegistryEndpoints(RegistryService registry, ILogger<Regist
 
     private async Task PutUploadAsync(HttpContext ctx, string name, string id)
     {
+        ctx.Features.Get<IHttpRequestTimeoutFeature>()?.DisableTimeout();
         registry.GetUpload(name, id);
         var digest = ParseDigest(ctx.Request.Query["digest"].ToString());
         using (await registry.LockUploadAsync(id, ctx.RequestAborted))
@@ -532,7 +564,7 @@ internal sealed class RegistryEndpoints(RegistryService registry, ILogger<Regist
         CheckReference(reference);
         if (ctx.Request.ContentLength > ManifestParser.MaxManifestBytes)
             throw new RegistryException(413, ErrorCodes.SizeInvalid, $"manifest is larger than {ManifestParser.MaxManifestBytes} bytes");
-        var body = await ReadBoundedAsync(ctx.Request.Body, ManifestParser.MaxManifestBytes, ctx.RequestAborted);
+        var body = await ReadBoundedAsync(ctx, ManifestParser.MaxManifestBytes);
         var m = registry.PutManifest(name, reference, body, ctx.Request.ContentType);
         var res = ctx.Response;
         res.StatusCode = 201;
@@ -542,18 +574,30 @@ internal sealed class RegistryEndpoints(RegistryService registry, ILogger<Regist
         res.ContentLength = 0;
     }
 
-    private static async Task<byte[]> ReadBoundedAsync(Stream body, int max, CancellationToken ct)
+    /// <summary>
+    /// The request body, at most <paramref name="max"/> bytes. A timeout or disconnect (<c>RequestAborted</c>) ends a
+    /// pending read through <c>CancelPendingRead</c> rather than a cancelled token, which leaves Kestrel's body reader in
+    /// a state it can drain the rest of the body from after the error reply.
+    /// </summary>
+    private static async Task<byte[]> ReadBoundedAsync(HttpContext ctx, int max)
     {
+        var reader = ctx.Request.BodyReader;
+        using var stop = ctx.RequestAborted.Register(static r => ((System.IO.Pipelines.PipeReader)r!).CancelPendingRead(), reader);
         using var ms = new MemoryStream();
-        var buffer = new byte[64 * 1024];
-        int n;
-        while ((n = await body.ReadAsync(buffer, ct)) > 0)
+        while (true)
         {
-            if (ms.Length + n > max)
+            var result = await reader.ReadAsync();
+            var buffer = result.Buffer;
+            if (ms.Length + buffer.Length > max)
+            {
+                reader.AdvanceTo(buffer.End);
                 throw new RegistryException(413, ErrorCodes.SizeInvalid, $"manifest is larger than {max} bytes");
-            ms.Write(buffer, 0, n);
+            }
+            foreach (var segment in buffer) ms.Write(segment.Span);
+            reader.AdvanceTo(buffer.End);
+            if (result.IsCanceled) throw new OperationCanceledException(ctx.RequestAborted);
+            if (result.IsCompleted) return ms.ToArray();
         }
-        return ms.ToArray();
     }
 
     // ---- management ----
@@ -658,7 +702,8 @@ internal sealed class RegistryEndpoints(RegistryService registry, ILogger<Regist
 
     // ---- replies ----
 
-    private static async Task WriteJsonAsync(HttpContext ctx, int status, Action<Utf8JsonWriter> write, string contentType = "application/json")
+    private static async Task WriteJsonAsync(HttpContext ctx, int status, Action<Utf8JsonWriter> write, string contentType = "application/json",
+        CancellationToken? ct = null)
     {
         var buffer = new System.Buffers.ArrayBufferWriter<byte>(256);
         using (var w = new Utf8JsonWriter(buffer)) write(w);
@@ -666,10 +711,10 @@ internal sealed class RegistryEndpoints(RegistryService registry, ILogger<Regist
         res.StatusCode = status;
         res.ContentType = contentType;
         res.ContentLength = buffer.WrittenCount;
-        if (!HttpMethods.IsHead(ctx.Request.Method)) await res.Body.WriteAsync(buffer.WrittenMemory, ctx.RequestAborted);
+        if (!HttpMethods.IsHead(ctx.Request.Method)) await res.Body.WriteAsync(buffer.WrittenMemory, ct ?? ctx.RequestAborted);
     }
 
-    private static Task WriteErrorAsync(HttpContext ctx, RegistryException e)
+    private static Task WriteErrorAsync(HttpContext ctx, RegistryException e, CancellationToken? ct = null)
     {
         var res = ctx.Response;
         if (res.HasStarted)
@@ -692,7 +737,7 @@ internal sealed class RegistryEndpoints(RegistryService registry, ILogger<Regist
             w.WriteEndObject();
             w.WriteEndArray();
             w.WriteEndObject();
-        });
+        }, ct: ct);
     }
 }
 
@@ -712,4 +757,10 @@ internal static partial class RegistryLog
 
     [LoggerMessage(5, LogLevel.Warning, "garbage collection failed")]
     public static partial void GcFailed(ILogger log, Exception e);
+
+    [LoggerMessage(6, LogLevel.Information, "{Method} {Path} cut off: request body slower than {Rate} bytes/s over {Window}")]
+    public static partial void BodyTooSlow(ILogger log, string method, string path, double rate, TimeSpan window);
+
+    [LoggerMessage(7, LogLevel.Information, "{Method} {Path} timed out")]
+    public static partial void TimedOut(ILogger log, string method, string path);
 }

@@ -19,6 +19,10 @@ internal static class ErrorCodes
     public const string TagInvalid = "TAG_INVALID";
     public const string RangeInvalid = "RANGE_INVALID";
     public const string PaginationNumberInvalid = "PAGINATION_NUMBER_INVALID";
+    /// <summary>distribution's code for 503 (here: a request that took longer than the request timeout).</summary>
+    public const string Unavailable = "UNAVAILABLE";
+    /// <summary>distribution's code for errors without a more specific one.</summary>
+    public const string Unknown = "UNKNOWN";
 }
 
 /// <summary>

@@ -22,6 +22,15 @@ public sealed record RegistryOptions
 
     /// <summary>Docker token auth when set (auth mode <c>token</c>): Bearer JWTs from the built-in <c>/token</c> endpoint.</summary>
     public TokenAuthority? Token { get; init; }
+
+    /// <summary>
+    /// A blob upload's body must bring at least this many bytes per second in every <see cref="BodyRateWindow"/> the
+    /// registry waits for it, else the connection is cut off and the upload stays at its previous offset (0: no limit).
+    /// </summary>
+    public double MinBodyRate { get; init; } = 240;
+
+    /// <summary>The window (and so the grace period) of <see cref="MinBodyRate"/>.</summary>
+    public TimeSpan BodyRateWindow { get; init; } = TimeSpan.FromSeconds(20);
 }
 
 /// <summary>
@@ -46,6 +55,7 @@ internal sealed class RegistryService
     }
 
     public RegistryOptions Options { get; }
+    public TimeProvider Time => _time;
     public BlobStore Blobs { get; }
     public MetadataStore Metadata { get; }
 

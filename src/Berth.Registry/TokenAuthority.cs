@@ -34,17 +34,22 @@ internal sealed record TokenGrant(string? Subject, IReadOnlyList<(string Type, s
 
 /// <summary>
 /// Docker's token authentication: the built-in token endpoint signs short-lived ES256 JWTs for htpasswd users (or
-/// anonymous callers) with the actions the rules allow; the registry verifies them on every request. The signing key
-/// lives in memory: a restart invalidates tokens, and clients fetch new ones on the next 401.
+/// anonymous callers) with the actions the rules allow; the registry verifies them on every request. The signing key is
+/// given (<see cref="LoadOrCreateSigningKey"/>: berth-registry keeps it in its storage root, so tokens outlive a
+/// restart) or, without one, made in memory (tokens die with the process).
 /// </summary>
 public sealed class TokenAuthority : IDisposable
 {
-    private readonly ECDsa _key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+    private readonly ECDsa _key;
     private readonly string _kid;
     private readonly TimeProvider _time;
 
-    public TokenAuthority(HtpasswdAuthenticator users, IReadOnlyList<AccessRule> rules, string service, string? realm = null, TimeProvider? time = null)
+    /// <param name="signingKey">An EC P-256 private key, owned (disposed) by this authority from now on; null makes one.</param>
+    public TokenAuthority(HtpasswdAuthenticator users, IReadOnlyList<AccessRule> rules, string service, string? realm = null, TimeProvider? time = null,
+        ECDsa? signingKey = null)
     {
+        _key = signingKey ?? ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        if (_key.KeySize != 256) throw new CryptographicException("the token signing key must be an EC P-256 key (ES256)");
         Users = users;
         Rules = rules;
         Service = service;
@@ -62,6 +67,59 @@ public sealed class TokenAuthority : IDisposable
     public TimeSpan Lifetime { get; init; } = TimeSpan.FromMinutes(5);
 
     public void Dispose() => _key.Dispose();
+
+    /// <summary>
+    /// The EC P-256 private key (PKCS#8 PEM) at <paramref name="path"/>. When the file does not exist and
+    /// <paramref name="create"/> is set, a new key is written there first: mode 0600 from the moment the file exists,
+    /// fsynced, renamed into place, so a crash leaves either no key or a whole one. A file that is not such a key is an
+    /// error (<see cref="CryptographicException"/>), never silently replaced: that would invalidate every issued token.
+    /// </summary>
+    public static ECDsa LoadOrCreateSigningKey(string path, bool create)
+    {
+        if (!File.Exists(path))
+        {
+            if (!create) throw new FileNotFoundException($"token signing key {path} does not exist", path);
+            using var fresh = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+            WritePrivate(path, Encoding.ASCII.GetBytes(fresh.ExportPkcs8PrivateKeyPem() + "\n"));
+        }
+        var pem = File.ReadAllText(path);
+        var key = ECDsa.Create();
+        try
+        {
+            key.ImportFromPem(pem);
+            if (key.KeySize != 256) throw new CryptographicException("not a P-256 key");
+            // A public key alone cannot sign.
+            key.ExportParameters(includePrivateParameters: true);
+        }
+        catch (Exception e) when (e is CryptographicException or ArgumentException)
+        {
+            key.Dispose();
+            throw new CryptographicException($"token signing key {path}: expected an EC P-256 private key in PEM ({e.Message})", e);
+        }
+        return key;
+    }
+
+    private static void WritePrivate(string path, byte[] data)
+    {
+        var dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        Directory.CreateDirectory(dir);
+        var tmp = Path.Combine(dir, $".{Path.GetFileName(path)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
+        try
+        {
+            var opts = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None };
+            if (!OperatingSystem.IsWindows()) opts.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+            using (var fs = new FileStream(tmp, opts))
+            {
+                fs.Write(data);
+                fs.Flush(flushToDisk: true);
+            }
+            File.Move(tmp, path, overwrite: false);
+        }
+        finally
+        {
+            try { File.Delete(tmp); } catch (IOException) { }
+        }
+    }
 
     public static readonly string[] KnownActions = ["pull", "push", "delete"];
 

@@ -48,6 +48,37 @@ public sealed class TokenAuthorityTests
     }
 
     [Fact]
+    public void ASigningKeyFileIsMadeOncePrivateAndReused()
+    {
+        var dir = Path.Combine("/tmp", $"berth-reg-{Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(4))}");
+        try
+        {
+            var path = Path.Combine(dir, "token-key.pem");
+            Assert.Throws<FileNotFoundException>(() => TokenAuthority.LoadOrCreateSigningKey(path, create: false));
+            using var a = new TokenAuthority(NoUsers, [], "svc", signingKey: TokenAuthority.LoadOrCreateSigningKey(path, create: true));
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(path));
+            Assert.Equal([path], Directory.GetFiles(dir)); // no temp file left beside it
+            var written = File.ReadAllText(path);
+            using var b = new TokenAuthority(NoUsers, [], "svc", signingKey: TokenAuthority.LoadOrCreateSigningKey(path, create: true));
+            Assert.Equal(written, File.ReadAllText(path));
+            var grant = b.Verify(a.Issue("bob", [("repository", "x", ["pull"])], out _));
+            Assert.Equal("bob", grant?.Subject);
+
+            // Not a key: refused, and never replaced by a new one (that would invalidate every token out there).
+            File.WriteAllText(path, "not a key\n");
+            Assert.Throws<System.Security.Cryptography.CryptographicException>(() => TokenAuthority.LoadOrCreateSigningKey(path, create: true));
+            Assert.Equal("not a key\n", File.ReadAllText(path));
+            using var rsa = System.Security.Cryptography.RSA.Create(2048);
+            File.WriteAllText(path, rsa.ExportPkcs8PrivateKeyPem());
+            Assert.Throws<System.Security.Cryptography.CryptographicException>(() => TokenAuthority.LoadOrCreateSigningKey(path, create: true));
+        }
+        finally
+        {
+            if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
     public void RulesGrantTheIntersection()
     {
         using var a = new TokenAuthority(NoUsers,
@@ -64,6 +95,7 @@ public sealed class TokenAuthorityTests
 public sealed class TokenAuthTests : IAsyncLifetime
 {
     private readonly RegistryProcess _registry = new();
+    private string _config = "";
 
     public async Task InitializeAsync()
     {
@@ -71,7 +103,7 @@ public sealed class TokenAuthTests : IAsyncLifetime
         var htpasswd = Path.Combine(_registry.Root, "htpasswd");
         await File.WriteAllTextAsync(htpasswd,
             $"alice:{BCrypt.Net.BCrypt.HashPassword("alice-pw", 5)}\nbob:{BCrypt.Net.BCrypt.HashPassword("bob-pw", 5)}\n");
-        var config = Path.Combine(_registry.Root, "config.json");
+        var config = _config = Path.Combine(_registry.Root, "config.json");
         await File.WriteAllTextAsync(config, $$"""
             {"auth": "token", "htpasswd": "{{htpasswd}}", "service": "test-registry",
              "access": ["alice:*:*", "bob:team/app:pull", "anonymous:public/*:pull"]}
@@ -147,6 +179,35 @@ public sealed class TokenAuthTests : IAsyncLifetime
 
         using var garbage = Client("eyJhbGciOiJub25lIn0.e30.");
         using (var r = await garbage.GetAsync("/v2/public/app/manifests/v1")) Assert.Equal(HttpStatusCode.Unauthorized, r.StatusCode);
+
+        // delete is an action of its own: challenged for by name, refused to bob (pull only), and to alice's pull,push token.
+        using (var r = await _registry.Http.DeleteAsync("/v2/team/app/manifests/v1"))
+            Assert.Contains("scope=\"repository:team/app:delete\"", Assert.Single(r.Headers.WwwAuthenticate).Parameter);
+        using var bobDelete = Client(await TokenAsync("bob", "bob-pw", "repository:team/app:delete"));
+        using (var r = await bobDelete.DeleteAsync("/v2/team/app/manifests/v1")) Assert.Equal("DENIED", await ErrorCodeAsync(r));
+        using (var r = await alice.DeleteAsync("/v2/team/app/manifests/v1")) Assert.Equal("DENIED", await ErrorCodeAsync(r));
+        using (var r = await bob.GetAsync("/v2/team/app/manifests/v1")) Assert.Equal(HttpStatusCode.OK, r.StatusCode);
+        using var aliceDelete = Client(await TokenAsync("alice", "alice-pw", "repository:team/app:delete"));
+        using (var r = await aliceDelete.DeleteAsync("/v2/team/app/manifests/v1")) Assert.Equal(HttpStatusCode.Accepted, r.StatusCode);
+        using (var r = await bob.GetAsync("/v2/team/app/manifests/v1")) Assert.Equal("MANIFEST_UNKNOWN", await ErrorCodeAsync(r));
+    }
+
+    [Fact]
+    public async Task TokensIssuedBeforeARestartAreAcceptedAfterIt()
+    {
+        var keyFile = Path.Combine(_registry.Storage, "token-key.pem");
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(keyFile));
+        var key = await File.ReadAllTextAsync(keyFile);
+        using var alice = Client(await TokenAsync("alice", "alice-pw", "repository:team/app:pull,push"));
+        var (m, _, _) = await PushImageAsync(alice, "team/app", "before");
+
+        await _registry.StopAsync();
+        await _registry.StartAsync("--config", _config);
+
+        Assert.Equal(key, await File.ReadAllTextAsync(keyFile));
+        using (var r = await alice.GetAsync("/v2/team/app/manifests/before")) Assert.Equal(m.Data, await r.Content.ReadAsByteArrayAsync());
+        var (m2, _, _) = await PushImageAsync(alice, "team/app", "after", content: "after the restart");
+        using (var r = await alice.GetAsync("/v2/team/app/manifests/after")) Assert.Equal(m2.Data, await r.Content.ReadAsByteArrayAsync());
     }
 
     [Fact]

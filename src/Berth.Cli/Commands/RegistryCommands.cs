@@ -30,6 +30,12 @@ internal static partial class RegistryCommands
         FlagSpec.Str("gc-interval", null, "Collect garbage in-process this often", "duration"),
         FlagSpec.Str("gc-grace", null, "Keep blobs younger than this", "duration"),
         FlagSpec.Bool("delete-untagged", null, "Collect manifests no tag, index or subject keeps"),
+        FlagSpec.Str("token-key", null, "EC P-256 private key (PEM) that signs tokens"),
+        FlagSpec.Str("request-headers-timeout", null, "A request's line and headers must arrive within this", "duration"),
+        FlagSpec.Str("keep-alive-timeout", null, "Close idle connections after this", "duration"),
+        FlagSpec.Str("min-body-rate", null, "Bytes per second a request or response body must keep up (0: none)"),
+        FlagSpec.Str("body-grace", null, "Window over which --min-body-rate is measured", "duration"),
+        FlagSpec.Str("request-timeout", null, "Limit on a whole request other than blob uploads and downloads", "duration"),
     ];
 
     internal static readonly FlagSpec[] GcFlags =
