@@ -2,10 +2,11 @@
 # Fails when the test suites left something in the kernel or the process table: every test daemon uses names
 # under /tmp/berth-*, bridges bt<hex>, nft tables berth_bt<hex>, cgroup parents berth-it-*/berth-test-*.
 # The ports tests' outside client: netns berth-pt-<hex> with veths bp<hex>a/bp<hex>b.
+# The macvlan tests' parents: veth pairs bm<hex>a/bm<hex>b (a sub-interface bm<hex>a.N where the kernel has 802.1q).
 set -uo pipefail
 left=""
 m=$(awk '$2 ~ /^\/tmp\/berth-/ {print $2}' /proc/mounts | head -5); [ -n "$m" ] && left+=$'\nmounts:\n'"$m"
-l=$(ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | grep -E '^(bt[0-9a-f]{6}|bn[0-9a-f]+|vb[0-9a-f]{10}|br-[0-9a-f]{12}|bp[0-9a-f]{6}[ab])(@|$)' | head -8); [ -n "$l" ] && left+=$'\nlinks:\n'"$l"
+l=$(ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | grep -E '^(bt[0-9a-f]{6}|bn[0-9a-f]+|vb[0-9a-f]{10}|br-[0-9a-f]{12}|bp[0-9a-f]{6}[ab]|bm[0-9a-f]{6}[ab](\.[0-9]+)?)(@|$)' | head -8); [ -n "$l" ] && left+=$'\nlinks:\n'"$l"
 t=$(nft list tables 2>/dev/null | grep -E 'berth_bt|berth-test|berthtest' | head -5); [ -n "$t" ] && left+=$'\nnft tables:\n'"$t"
 n=$(ip netns list 2>/dev/null | awk '{print $1}' | grep -E '^berth-pt-' | head -5); [ -n "$n" ] && left+=$'\nnetns:\n'"$n"
 c=$(find /sys/fs/cgroup -maxdepth 3 -type d \( -name 'berth-it-*' -o -name 'berth-test-*' \) 2>/dev/null | head -5); [ -n "$c" ] && left+=$'\ncgroups:\n'"$c"

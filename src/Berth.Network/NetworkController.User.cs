@@ -18,7 +18,7 @@ public sealed partial class NetworkController
     public const string MasqueradeOption = "com.docker.network.bridge.enable_ip_masquerade";
     public const string MtuOption = "com.docker.network.driver.mtu";
 
-    /// <summary>One bridge network the controller hands out endpoints on (the default bridge or a user network).</summary>
+    /// <summary>One network the controller hands out endpoints on (the default bridge, a user bridge or macvlan network).</summary>
     private sealed class BridgeNet
     {
         public required NetworkInfo Info { get; init; }
@@ -68,9 +68,11 @@ public sealed partial class NetworkController
     private BridgeNet Build(NetworkRecord rec)
     {
         var subnet = Ipv4Cidr.Parse(rec.Subnet, out _);
-        var gateway = Ipv4.Parse(rec.Gateway);
+        bool macvlan = rec.Driver == MacvlanDriverName;
+        // A macvlan network without --gateway has none (dockerd reserves no address and sets no default route).
+        var gateway = rec.Gateway.Length == 0 ? 0 : Ipv4.Parse(rec.Gateway);
         var pool = new AddressPool(subnet);
-        pool.Reserve(gateway);
+        if (gateway != 0) pool.Reserve(gateway);
         uint start = subnet.Address + 1, end = subnet.Broadcast - 1;
         if (rec.IPRange is { } range)
         {
@@ -87,7 +89,7 @@ public sealed partial class NetworkController
                 Driver = rec.Driver,
                 Subnet = rec.Subnet,
                 Gateway = rec.Gateway,
-                BridgeName = rec.BridgeName,
+                BridgeName = macvlan ? null : rec.BridgeName,
                 User = rec,
             },
             Config = new NetworkConfig
@@ -99,9 +101,11 @@ public sealed partial class NetworkController
                 Gateway = gateway,
                 InterfaceName = rec.BridgeName,
                 Mtu = rec.Mtu,
-                Masquerade = rec.Masquerade && !rec.Internal,
+                Masquerade = rec.Masquerade && !rec.Internal && !macvlan,
                 Internal = rec.Internal,
                 Icc = rec.Icc,
+                Options = rec.Options,
+                OwnsInterface = !macvlan || rec.CreatedParent,
             },
             Pool = pool,
             RangeStart = start,
@@ -146,7 +150,8 @@ public sealed partial class NetworkController
         var driver = string.IsNullOrEmpty(req.Driver) ? "bridge" : req.Driver;
         if (driver is "host" or "null")
             throw new BerthException(ErrorKind.Forbidden, $"only one instance of \"{driver}\" network is allowed");
-        if (driver != "bridge") throw BerthException.Invalid($"plugin \"{driver}\" not found");
+        if (driver is not ("bridge" or MacvlanDriverName)) throw BerthException.Invalid($"plugin \"{driver}\" not found");
+        bool macvlan = driver == MacvlanDriverName;
         if (req.IpamDriver is { Length: > 0 } ipamDriver && ipamDriver != "default")
             throw BerthException.Invalid($"plugin \"{ipamDriver}\" not found");
         if (req.EnableIPv6) throw BerthException.Invalid("IPv6 networks are not supported by Berth");
@@ -194,18 +199,10 @@ public sealed partial class NetworkController
                     throw BerthException.Conflict($"network with name {name} already exists");
             }
             var id = Ids.NewId();
-            var bridgeName = options.TryGetValue(BridgeNameOption, out var bn) && bn.Length > 0 ? bn : "br-" + id[..12];
-            if (bridgeName.Length > 15 || !bridgeName.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.'))
-                throw BerthException.Invalid($"invalid bridge name \"{bridgeName}\"");
+            // macvlan: the parent interface stands where a bridge network has its bridge.
+            var (bridgeName, createdParent) = macvlan ? CheckMacvlan(options) : (BridgeNameFor(options, id), false);
             List<Ipv4Cidr> used;
-            lock (_lock)
-            {
-                if (_bridgeNets.Values.Any(n => n.Config.InterfaceName == bridgeName))
-                    throw BerthException.Conflict($"bridge name {bridgeName} is already used by another network");
-                used = _bridgeNets.Values.Select(n => n.Config.Subnet).ToList();
-            }
-            if (Directory.Exists($"/sys/class/net/{bridgeName}"))
-                throw BerthException.Conflict($"interface {bridgeName} already exists on the host");
+            lock (_lock) used = _bridgeNets.Values.Select(n => n.Config.Subnet).ToList();
             if (subnet is { } given)
             {
                 if (used.Any(u => SubnetPools.Overlaps(u, given)))
@@ -224,7 +221,7 @@ public sealed partial class NetworkController
                 Created = DateTimeOffset.UtcNow,
                 Subnet = subnet.Value.ToString(),
                 IPRange = range?.ToString(),
-                Gateway = Ipv4.Format(gateway ?? subnet.Value.Address + 1),
+                Gateway = gateway is { } gw ? Ipv4.Format(gw) : macvlan ? "" : Ipv4.Format(subnet.Value.Address + 1),
                 BridgeName = bridgeName,
                 Internal = req.Internal,
                 Attachable = req.Attachable,
@@ -234,20 +231,21 @@ public sealed partial class NetworkController
                 Labels = new Dictionary<string, string>(req.Labels, StringComparer.Ordinal),
                 Options = options,
                 SubnetGiven = !string.IsNullOrEmpty(req.Subnet),
+                CreatedParent = createdParent,
             };
             var net = Build(rec);
             Directory.CreateDirectory(UserDir);
-            ChangeOwnedBridges(add: bridgeName);
+            if (!macvlan) ChangeOwnedBridges(add: bridgeName);
             try
             {
-                await _bridgeDriver.EnsureNetworkAsync(net.Config, ct).ConfigureAwait(false);
+                await DriverFor(net.Config).EnsureNetworkAsync(net.Config, ct).ConfigureAwait(false);
                 AtomicFile.WriteAllBytes(Path.Combine(UserDir, id + ".json"), JsonSerializer.SerializeToUtf8Bytes(rec, NetworkJsonContext.Default.NetworkRecord));
             }
             catch
             {
-                try { await _bridgeDriver.DeleteNetworkAsync(net.Config, CancellationToken.None).ConfigureAwait(false); }
+                try { await DriverFor(net.Config).DeleteNetworkAsync(RemovalConfig(net), CancellationToken.None).ConfigureAwait(false); }
                 catch (BerthException) { /* reconciled at the next start */ }
-                ChangeOwnedBridges(remove: bridgeName);
+                if (!macvlan) ChangeOwnedBridges(remove: bridgeName);
                 throw;
             }
             lock (_lock) _bridgeNets[id] = net;
@@ -280,7 +278,7 @@ public sealed partial class NetworkController
             }
             try
             {
-                await _bridgeDriver.DeleteNetworkAsync(net.Config, ct).ConfigureAwait(false);
+                await DriverFor(net.Config).DeleteNetworkAsync(RemovalConfig(net), ct).ConfigureAwait(false);
             }
             catch
             {
@@ -288,13 +286,29 @@ public sealed partial class NetworkController
                 throw;
             }
             File.Delete(Path.Combine(UserDir, info.Id + ".json"));
-            ChangeOwnedBridges(remove: net.Config.InterfaceName);
+            if (net.Config.Driver != MacvlanDriverName) ChangeOwnedBridges(remove: net.Config.InterfaceName);
             return info;
         }
         finally
         {
             _networkOps.Release();
         }
+    }
+
+    /// <summary>The bridge of a new network: com.docker.network.bridge.name or br-&lt;12 hex of the ID&gt;, not in use anywhere.</summary>
+    private string BridgeNameFor(Dictionary<string, string> options, string id)
+    {
+        var bridgeName = options.TryGetValue(BridgeNameOption, out var bn) && bn.Length > 0 ? bn : "br-" + id[..12];
+        if (bridgeName.Length > 15 || !bridgeName.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.'))
+            throw BerthException.Invalid($"invalid bridge name \"{bridgeName}\"");
+        lock (_lock)
+        {
+            if (_bridgeNets.Values.Any(n => n.Config.InterfaceName == bridgeName))
+                throw BerthException.Conflict($"bridge name {bridgeName} is already used by another network");
+        }
+        if (Directory.Exists($"/sys/class/net/{bridgeName}"))
+            throw BerthException.Conflict($"interface {bridgeName} already exists on the host");
+        return bridgeName;
     }
 
     private static bool IsValidName(string name) =>
@@ -360,6 +374,7 @@ public sealed partial class NetworkController
     {
         List<BridgeNet> nets;
         lock (_lock) nets = _bridgeNets.Values.Where(n => !n.Info.IsPredefined).ToList();
+        // macvlan parents too: an interface a network uses is never taken for a stale bridge.
         var keep = nets.Select(n => n.Config.InterfaceName).ToHashSet(StringComparer.Ordinal);
         // Bridges of networks removed while this daemon was not there to do it (a crash between the steps).
         foreach (var stale in ReadOwnedBridges().Where(b => !keep.Contains(b)))
@@ -372,6 +387,13 @@ public sealed partial class NetworkController
         }
         foreach (var n in nets)
         {
+            if (n.Config.Driver == MacvlanDriverName)
+            {
+                // A parent gone while the daemon was away fails that network's connects, not the daemon's start.
+                try { await DriverFor(n.Config).EnsureNetworkAsync(n.Config, ct).ConfigureAwait(false); }
+                catch (BerthException) { }
+                continue;
+            }
             ChangeOwnedBridges(add: n.Config.InterfaceName);
             await _bridgeDriver.EnsureNetworkAsync(n.Config, ct).ConfigureAwait(false);
         }
@@ -389,7 +411,7 @@ public sealed partial class NetworkController
             dnsEndpoints = _endpoints.Values.Where(e => IsUserNetwork(e.NetworkId)).ToList();
         }
         foreach (var n in nets)
-            await _bridgeDriver.RemoveOrphanLinksAsync(n.Config, liveLinks, ct).ConfigureAwait(false);
+            await DriverFor(n.Config).RemoveOrphanLinksAsync(n.Config, liveLinks, ct).ConfigureAwait(false);
         // Live-restored containers on user networks get their resolver back.
         foreach (var id in dnsEndpoints.Select(e => e.ContainerId).Distinct())
         {
@@ -403,7 +425,7 @@ public sealed partial class NetworkController
         List<BridgeNet> nets;
         lock (_lock) nets = _bridgeNets.Values.Where(n => !n.Info.IsPredefined).ToList();
         foreach (var n in nets)
-            await _bridgeDriver.DeleteNetworkAsync(n.Config, ct).ConfigureAwait(false);
+            await DriverFor(n.Config).DeleteNetworkAsync(n.Config, ct).ConfigureAwait(false);
     }
 
     private bool IsUserNetwork(string networkId) => _bridgeNets.TryGetValue(networkId, out var n) && !n.Info.IsPredefined;
@@ -430,6 +452,7 @@ public sealed partial class NetworkController
         uint ip = 0;
         if (!string.IsNullOrEmpty(request.IPv4))
         {
+            await WhenAllReleasedAsync().WaitAsync(ct).ConfigureAwait(false); // the address may be an exited container's, freed in a moment
             if (!Ipv4.TryParse(request.IPv4, out ip))
                 throw BerthException.Invalid($"invalid IPv4 address \"{request.IPv4}\"");
             if (!net.Pool.Subnet.Contains(ip))
@@ -457,13 +480,14 @@ public sealed partial class NetworkController
                 EndpointId = endpointId,
                 IPv4 = Ipv4.Format(ip),
                 PrefixLen = net.Pool.Subnet.PrefixLen,
-                Gateway = Ipv4.Format(net.Config.Gateway),
+                Gateway = net.Config.Gateway == 0 ? "" : Ipv4.Format(net.Config.Gateway),
                 MacAddress = Ipv4.MacFor(ip),
-                HostVeth = BridgeDriver.HostVethName(endpointId),
+                // macvlan endpoints have no host-side link.
+                HostVeth = net.Config.Driver == MacvlanDriverName ? "" : BridgeDriver.HostVethName(endpointId),
                 Interface = $"eth{n}",
                 DnsNames = info.IsPredefined ? [] : request.DnsNames.Select(d => d.ToLowerInvariant()).Distinct().ToList(),
                 Aliases = request.Aliases,
-                NoDefaultRoute = net.Config.Internal || mine.Any(e => !e.NoDefaultRoute),
+                NoDefaultRoute = net.Config.Internal || net.Config.Gateway == 0 || mine.Any(e => !e.NoDefaultRoute),
             };
             // Booked before the kernel work so a parallel connect of the same container fails fast.
             _endpoints[key] = ep;
@@ -471,12 +495,12 @@ public sealed partial class NetworkController
 
         try
         {
-            await _bridgeDriver.CreateEndpointAsync(net.Config, ep, netnsPath, ct).ConfigureAwait(false);
+            await DriverFor(net.Config).CreateEndpointAsync(net.Config, ep, netnsPath, ct).ConfigureAwait(false);
             if (!info.IsPredefined) await EnsureResolverAsync(containerId, netnsPath, request.Upstreams, ct).ConfigureAwait(false);
         }
         catch
         {
-            try { await _bridgeDriver.DeleteEndpointAsync(net.Config, ep, CancellationToken.None).ConfigureAwait(false); }
+            try { await DriverFor(net.Config).DeleteEndpointAsync(net.Config, ep, CancellationToken.None).ConfigureAwait(false); }
             catch (BerthException) { }
             lock (_lock)
             {
@@ -511,7 +535,7 @@ public sealed partial class NetworkController
         }
         // A network already removed: its bridge went with it, only the veth may remain.
         var config = net?.Config ?? _bridge;
-        await _bridgeDriver.DeleteEndpointAsync(config, endpoint, ct).ConfigureAwait(false);
+        await DriverFor(net?.Config, endpoint).DeleteEndpointAsync(config, endpoint, ct).ConfigureAwait(false);
         lock (_lock)
         {
             var key = (endpoint.ContainerId, net?.Info.Id ?? endpoint.NetworkId);

@@ -194,7 +194,8 @@ public sealed partial class NetworkController
     public async Task DisconnectAsync(EndpointRecord endpoint, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(endpoint);
-        if (!BridgeDriver.IsHostVethName(endpoint.HostVeth))
+        // Empty: a macvlan endpoint, whose only link is inside the sandbox.
+        if (endpoint.HostVeth.Length > 0 && !BridgeDriver.IsHostVethName(endpoint.HostVeth))
             throw BerthException.Invalid($"endpoint {endpoint.EndpointId} has no host veth of ours (\"{endpoint.HostVeth}\")");
         await UnpublishPortsAsync(endpoint.EndpointId, ct).ConfigureAwait(false); // published ports go with their endpoint
         await DisconnectCoreAsync(endpoint, ct).ConfigureAwait(false);
@@ -206,6 +207,7 @@ public sealed partial class NetworkController
     /// </summary>
     public async Task ShutdownAsync(bool removeBridge, CancellationToken ct)
     {
+        await WhenAllReleasedAsync().WaitAsync(ct).ConfigureAwait(false); // links of exited containers still being deleted
         if (!removeBridge) return;
         await DeleteUserNetworksAsync(ct).ConfigureAwait(false);
         await _bridgeDriver.DeleteNetworkAsync(_bridge, ct).ConfigureAwait(false);

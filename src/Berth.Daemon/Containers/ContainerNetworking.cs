@@ -15,6 +15,9 @@ internal sealed partial class ContainerService
     public static IEnumerable<EndpointRecord> AllEndpoints(ContainerRecord r) =>
         r.Endpoint is { } ep ? [ep, .. r.ExtraEndpoints] : r.ExtraEndpoints;
 
+    /// <summary>The driver of an endpoint's network, for events (a network removed meanwhile: bridge).</summary>
+    private string DriverOf(EndpointRecord e) => _network.Find(e.NetworkId)?.Driver ?? "bridge";
+
     private static string PrimaryNetwork(ContainerRecord r) =>
         r.HostConfig.NetworkMode is null or "" or "default" ? NetworkController.BridgeNetwork : r.HostConfig.NetworkMode;
 
@@ -88,8 +91,26 @@ internal sealed partial class ContainerService
         return list;
     }
 
+    /// <summary>
+    /// Whether the container's resolv.conf points at the embedded DNS: while it is on any user-defined network, not
+    /// only when that is its network mode (dockerd switches a default-bridge container over when it joins one).
+    /// </summary>
     private bool UsesEmbeddedDns(ContainerRecord r) =>
-        r.HostConfig.NetworkMode is not ("host" or "none") && _network.Find(PrimaryNetwork(r)) is { IsPredefined: false };
+        r.HostConfig.NetworkMode is not ("host" or "none")
+        && _network.EndpointsOf(r.Id).Any(e => _network.Find(e.NetworkId) is { IsPredefined: false });
+
+    /// <summary>
+    /// After a live connect or disconnect: the embedded DNS (upstreams: --dns, else the host's servers) once the
+    /// container is on a user-defined network, the filtered host servers again when it left the last one. Written in
+    /// place: the container's /etc/resolv.conf is a bind mount of this very file (a rename would leave it stale).
+    /// </summary>
+    private void RefreshResolvConf(ContainerRecord r)
+    {
+        var path = _paths.ResolvConfFile(r.Id);
+        if (!File.Exists(path)) return;
+        var want = UsesEmbeddedDns(r) ? EmbeddedResolvConf(r) : ResolvConf(r);
+        if (File.ReadAllText(path) != want) File.WriteAllText(path, want);
+    }
 
     /// <summary>Docker's resolv.conf on a user-defined network: the embedded DNS, with the search and options given.</summary>
     private static string EmbeddedResolvConf(ContainerRecord r)
@@ -141,6 +162,7 @@ internal sealed partial class ContainerService
             }
             var ep = await _network.ConnectEndpointAsync(r.Id, r.SandboxKey, info.Id, RequestFor(r, info, settings), ct);
             Save(c, x => x with { EndpointsConfig = config, ExtraEndpoints = [.. x.ExtraEndpoints, ep] });
+            RefreshResolvConf(c.Record);
             Events.Network("connect", info.Id, info.Name, info.Driver, r.Id);
         }
         finally
@@ -171,6 +193,7 @@ internal sealed partial class ContainerService
                 Endpoint = x.Endpoint?.EndpointId == ep?.EndpointId ? null : x.Endpoint,
                 ExtraEndpoints = x.ExtraEndpoints.Where(e => e.EndpointId != ep?.EndpointId).ToList(),
             });
+            if (ep is not null && c.Record.IsRunning) RefreshResolvConf(c.Record);
             if (ep is not null) Events.Network("disconnect", info.Id, info.Name, info.Driver, r.Id);
         }
         finally

@@ -142,7 +142,8 @@ internal static class NetworksRouter
             Driver = n.Driver,
             IPAM = new Ipam
             {
-                Config = n.Subnet is null ? [] : [new IpamConfig { Subnet = n.Subnet, Gateway = n.Gateway, IPRange = rec?.IPRange }],
+                // A macvlan network created without --gateway has none (dockerd leaves Gateway out).
+                Config = n.Subnet is null ? [] : [new IpamConfig { Subnet = n.Subnet, Gateway = string.IsNullOrEmpty(n.Gateway) ? null : n.Gateway, IPRange = rec?.IPRange }],
                 Options = rec is null ? null : new Dictionary<string, string>(),
             },
             Internal = rec?.Internal ?? false,

@@ -89,7 +89,7 @@ internal sealed class BridgeDriver : INetworkDriver
 
         try
         {
-            using var inside = await RtNetlink.OpenInNamespaceAsync(netnsPath).ConfigureAwait(false);
+            using var inside = Sandbox.NetnsManager.TakeSocket(netnsPath) ?? await RtNetlink.OpenInNamespaceAsync(netnsPath).ConfigureAwait(false);
             var what = $"configure {ep.Interface} of container {ep.ContainerId}";
             int index = inside.GetIndex(ep.Interface);
             inside.AddAddress(index, ip, ep.PrefixLen, network.Subnet.Broadcast, what);

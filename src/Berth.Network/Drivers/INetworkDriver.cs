@@ -18,11 +18,18 @@ internal sealed record NetworkConfig
     public bool Internal { get; init; }
     /// <summary>Containers on the network may talk to each other (com.docker.network.bridge.enable_icc).</summary>
     public bool Icc { get; init; } = true;
+    /// <summary>The driver options the network was created with (docker network create -o), e.g. macvlan's parent and mode.</summary>
+    public IReadOnlyDictionary<string, string> Options { get; init; } = new Dictionary<string, string>();
+    /// <summary>
+    /// The driver created <see cref="InterfaceName"/> for this network and removes it with the network (a bridge; an
+    /// 802.1q sub-interface under macvlan). False for an interface the user gave (a macvlan parent): never removed.
+    /// </summary>
+    public bool OwnsInterface { get; init; } = true;
 }
 
 /// <summary>
 /// The kernel side of one network type. The controller owns IDs, IPAM and bookkeeping; a driver only makes the
-/// kernel match (bridge today; macvlan and overlay implement the same contract).
+/// kernel match (bridge and macvlan; overlay implements the same contract).
 /// </summary>
 internal interface INetworkDriver
 {

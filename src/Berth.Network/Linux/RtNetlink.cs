@@ -11,7 +11,7 @@ namespace Berth.Network.Linux;
 /// for a sandbox is created on a short-lived thread that enters the namespace and leaves it again at once.
 /// One request at a time per socket (the caller owns the instance).
 /// </summary>
-internal sealed unsafe class RtNetlink : IDisposable
+internal sealed unsafe partial class RtNetlink : IDisposable
 {
     private const ushort RTM_NEWLINK = 16, RTM_DELLINK = 17, RTM_GETLINK = 18, RTM_NEWADDR = 20, RTM_NEWROUTE = 24;
     private const ushort NLM_F_REQUEST = 1, NLM_F_ACK = 4, NLM_F_EXCL = 0x200, NLM_F_CREATE = 0x400;

@@ -23,6 +23,8 @@ public sealed partial class NetworkController
         if (requests.Count == 0) return Task.FromResult<IReadOnlyList<PublishedPort>>([]);
         var info = Find(endpoint.NetworkId) ?? Find(endpoint.Network)
             ?? throw BerthException.NotFound($"network {endpoint.Network} not found");
+        // dockerd publishes nothing on macvlan (the containers are on the parent's network already) and says nothing.
+        if (info.Driver == MacvlanDriverName) return Task.FromResult<IReadOnlyList<PublishedPort>>([]);
         if (info.BridgeName is null || info.Subnet is null)
             throw BerthException.Invalid($"network {info.Name} (driver {info.Driver}) cannot publish ports");
         return PortMapper.PublishAsync(endpoint, info.BridgeName, info.Subnet, requests, ct);

@@ -41,17 +41,29 @@ internal sealed class NetnsManager
         return CreateCoreAsync(containerId, path);
     }
 
+    // Netlink sockets opened inside a new sandbox while its thread was there anyway, by sandbox path, for the first
+    // endpoint's configuration (TakeSocket): one namespace thread per container start instead of two. A socket holds
+    // its namespace, so RemovePath closes one that nobody took.
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, RtNetlink> Sockets = new(StringComparer.Ordinal);
+
+    /// <summary>The netlink socket opened in the sandbox at <paramref name="path"/> when it was made, if still unclaimed; the caller owns it.</summary>
+    public static RtNetlink? TakeSocket(string path) => Sockets.TryRemove(path, out var s) ? s : null;
+
     private static async Task<string> CreateCoreAsync(string containerId, string path)
     {
         try
         {
-            await NamespaceThread.RunInNewAsync(() =>
+            var socket = await NamespaceThread.RunInNewAsync<RtNetlink?>(() =>
             {
                 LoopbackUp();
                 Sys.CheckIo(Sys.Mount("/proc/thread-self/ns/net", path, null, Sys.MS_BIND, null),
                     $"bind-mount network namespace of container {containerId} on {path}");
-                return true;
+                // Only a shortcut: without it the endpoint opens its own socket on a thread of its own.
+                try { return RtNetlink.Open(); }
+                catch (BerthException) { return null; }
             }).ConfigureAwait(false);
+            if (Sockets.TryRemove(path, out var stale)) stale.Dispose();
+            if (socket is not null) Sockets[path] = socket;
             return path;
         }
         catch
@@ -85,6 +97,7 @@ internal sealed class NetnsManager
 
     public static void RemovePath(string path)
     {
+        if (Sockets.TryRemove(path, out var socket)) socket.Dispose();
         // MNT_DETACH: a runc or nsenter still holding the file open must not make removal fail.
         if (Sys.Umount2(path, Sys.MNT_DETACH) != 0)
         {

@@ -9,7 +9,9 @@ public sealed record NetworkRecord
     public DateTimeOffset Created { get; init; }
     public required string Subnet { get; init; }
     public string? IPRange { get; init; }
+    /// <summary>Empty for a macvlan network created without --gateway (no default route, as dockerd).</summary>
     public required string Gateway { get; init; }
+    /// <summary>The bridge; for macvlan the parent interface.</summary>
     public required string BridgeName { get; init; }
     public bool Internal { get; init; }
     public bool Attachable { get; init; }
@@ -20,6 +22,8 @@ public sealed record NetworkRecord
     public Dictionary<string, string> Options { get; init; } = new();
     /// <summary>Whether the subnet was given by the user (shown as such in inspect) or taken from the default pools.</summary>
     public bool SubnetGiven { get; init; }
+    /// <summary>macvlan: the driver created the parent (an IFACE.VLAN sub-interface) and removes it with the last network on it.</summary>
+    public bool CreatedParent { get; init; }
 }
 
 /// <summary>What <see cref="NetworkController.CreateNetworkAsync"/> takes: the API's create request, translated.</summary>
