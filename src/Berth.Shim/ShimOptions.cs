@@ -23,6 +23,21 @@ internal sealed record ShimOptions
     public bool Terminal { get; init; }
     public string? CgroupsPath { get; init; }
 
+    /// <summary>Whether execs may be served by warm gates (ShimServer.Gate.cs); berthd --exec-gates=false turns them off.</summary>
+    public bool ExecGates { get; init; } = true;
+
+    // Resolved once: every runc call then executes it directly instead of trying each $PATH entry in turn.
+    private static string OnPath(string file)
+    {
+        if (file.Contains('/', StringComparison.Ordinal)) return file;
+        foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var candidate = Path.Combine(dir, file);
+            if (File.Exists(candidate)) return candidate;
+        }
+        return file;
+    }
+
     public static ShimOptions Parse(string[] args)
     {
         var v = new Dictionary<string, string>();
@@ -30,7 +45,7 @@ internal sealed record ShimOptions
         for (int i = 0; i < args.Length; i++)
         {
             var a = args[i];
-            if (a is "--stdin" or "--stdin-once" or "--terminal") { flags.Add(a); continue; }
+            if (a is "--stdin" or "--stdin-once" or "--terminal" or "--no-exec-gates") { flags.Add(a); continue; }
             if (!a.StartsWith("--", StringComparison.Ordinal) || i + 1 >= args.Length)
                 throw BerthException.Invalid($"berth-shim: bad argument \"{a}\"");
             v[a[2..]] = args[++i];
@@ -40,7 +55,7 @@ internal sealed record ShimOptions
         {
             Id = Req("id"),
             Bundle = Req("bundle"),
-            Runc = v.GetValueOrDefault("runc", "runc"),
+            Runc = OnPath(v.GetValueOrDefault("runc", "runc")),
             RuncRoot = Req("runc-root"),
             Socket = Req("socket"),
             StateDir = Req("state-dir"),
@@ -51,6 +66,7 @@ internal sealed record ShimOptions
             StdinOnce = flags.Contains("--stdin-once"),
             Terminal = flags.Contains("--terminal"),
             CgroupsPath = v.GetValueOrDefault("cgroups-path"),
+            ExecGates = !flags.Contains("--no-exec-gates"),
         };
     }
 }

@@ -55,6 +55,8 @@ internal sealed partial class ShimServer
             var msg = RuncDriver.CleanError(r.Stderr);
             throw new BerthException(ErrorKind.Unknown, $"runc update: {(msg.Length > 0 ? msg : $"exit status {r.ExitCode}")}");
         }
+        // A new pids limit leaves no room for prepared exec gates (they count against it).
+        if (PidsLimited()) DismissReadyGates();
         return [];
     }
 

@@ -18,18 +18,13 @@ internal sealed partial class ShimServer
     private void Exec(Socket conn, byte[] payload)
     {
         var client = new Client(conn, (byte)(ShimProtocol.AttachStdout | ShimProtocol.AttachStderr));
-        string? processFile = null, pidFile = null, runcLog = null;
         ConsoleSocket? console = null;
-        int ptyFd = -1;
         try
         {
-            ExecRequest req;
-            int runcPid;
-            FileStream? stdin = null;
             var pumps = new List<Thread>();
             try
             {
-                req = ExecRequest.FromJson(payload);
+                var req = ExecRequest.FromJson(payload);
                 if (req.ExecId.Length is 0 or > 128 || !req.ExecId.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.'))
                     throw BerthException.Invalid($"invalid exec id \"{req.ExecId}\"");
                 if (req.Args.Count == 0) throw BerthException.Invalid("no command specified for exec");
@@ -37,82 +32,30 @@ internal sealed partial class ShimServer
                 {
                     if (_state != ContainerState.Running) throw BerthException.Conflict($"container {_o.Id} is not running");
                 }
-                processFile = Path.Combine(_o.StateDir, $"exec-{req.ExecId}.json");
-                pidFile = Path.Combine(_o.StateDir, $"exec-{req.ExecId}.pid");
-                runcLog = Path.Combine(_o.StateDir, $"exec-{req.ExecId}.log");
-                AtomicFile.WriteAllBytes(processFile, SpecBuilder.SerializeProcess(ExecProcess(req)));
-
-                var (outR, outW) = ShimSys.Pipe();
-                var (errR, errW) = ShimSys.Pipe();
-                int inR, inW = -1;
-                if (req.Stdin && !req.Tty) (inR, inW) = ShimSys.Pipe();
-                else inR = ShimSys.Open("/dev/null", ShimSys.O_RDONLY | ShimSys.O_CLOEXEC, 0);
-                console = req.Tty ? ConsoleSocket.Listen($"exec-{req.ExecId[..Math.Min(req.ExecId.Length, 64)]}.sock") : null;
-                List<string> runcArgs = [_o.Runc, "--root", _o.RuncRoot, "--log", runcLog, "--log-format", "json", "exec", "--detach", "--process", processFile, "--pid-file", pidFile];
-                if (console is not null) runcArgs.AddRange(["--console-socket", RuncPath(console.Path, _o.StateDir)]);
-                runcArgs.Add(_o.Id);
-                try
-                {
-                    runcPid = ShimSys.Spawn(_o.Runc, runcArgs, inR, outW, errW);
-                    _reaper.ChildAdded();
-                }
-                catch
-                {
-                    ShimSys.Close(outR);
-                    ShimSys.Close(errR);
-                    if (inW >= 0) ShimSys.Close(inW);
-                    throw;
-                }
-                finally
-                {
-                    ShimSys.Close(outW);
-                    ShimSys.Close(errW);
-                    ShimSys.Close(inR);
-                }
-                if (inW >= 0) stdin = new FileStream(new SafeFileHandle(inW, ownsHandle: true), FileAccess.Write, 0);
-                var outStream = new FileStream(new SafeFileHandle(outR, ownsHandle: true), FileAccess.Read, 0);
-                var errStream = new FileStream(new SafeFileHandle(errR, ownsHandle: true), FileAccess.Read, 0);
-                var master = console?.BeginReceive();
-
-                // Detached, runc returns once the process runs (it is then our child, as subreaper) or failed to start.
-                int runcCode = Reaper.ExitCode(_reaper.Wait(runcPid));
-                if (runcCode != 0)
-                {
-                    outStream.Dispose();
-                    errStream.Dispose();
-                    stdin?.Dispose();
-                    var msg = RuncDriver.LastJsonLogError(runcLog) ?? $"runc exec exited with status {runcCode}";
-                    var kind = msg.Contains("executable file not found", StringComparison.Ordinal) || msg.Contains("no such file or directory", StringComparison.Ordinal)
-                        ? ErrorKind.InvalidArgument : ErrorKind.Unknown;
-                    throw new BerthException(kind, msg);
-                }
-                int pid = int.Parse(File.ReadAllText(pidFile).Trim(), CultureInfo.InvariantCulture);
-                if (master is not null)
-                {
-                    // With a terminal, the process's stdio is the pty; the pipes only ever see runc's own output.
-                    ptyFd = master.Wait(TimeSpan.FromSeconds(10)) ? master.Result
-                        : throw new BerthException(ErrorKind.Unknown, "runc did not hand over the exec's terminal");
-                    if (req.Stdin) stdin = new FileStream(new SafeFileHandle(ShimSys.Dup(ptyFd), ownsHandle: true), FileAccess.Write, 0);
-                    DrainAndDispose(outStream);
-                    outStream = new FileStream(new SafeFileHandle(ptyFd, ownsHandle: true), FileAccess.Read, 0);
-                }
-
+                var process = ExecProcess(req);
+                var gateKey = GateKey(req, process);
+                // A warm gate (see ShimServer.Gate.cs) leaves only an execve to do; otherwise runc exec from scratch.
+                var started = (gateKey is not null ? StartOnGate(req, process, gateKey) : null)
+                    ?? StartWithRunc(req, process, out console);
                 lock (client.SendLock)
                 {
                     var pidBytes = new byte[4];
-                    BinaryPrimitives.WriteInt32BigEndian(pidBytes, pid);
+                    BinaryPrimitives.WriteInt32BigEndian(pidBytes, started.Pid);
                     ShimProtocol.Write(client.Stream, ShimProtocol.Ok, pidBytes);
                 }
-                if (req.Stdout) pumps.Add(StartExecPump(client, ShimProtocol.Stdout, outStream)); else DrainAndDispose(outStream);
-                if (req.Stderr && ptyFd < 0) pumps.Add(StartExecPump(client, ShimProtocol.Stderr, errStream)); else DrainAndDispose(errStream);
-                int pty = ptyFd;
+                // The next exec of the same kind finds a gate ready, prepared while this one runs.
+                if (gateKey is not null) PrepareGate(process, gateKey);
+                if (req.Stdout) pumps.Add(StartExecPump(client, ShimProtocol.Stdout, started.Out)); else DrainAndDispose(started.Out);
+                if (req.Stderr && started.PtyFd < 0) pumps.Add(StartExecPump(client, ShimProtocol.Stderr, started.Err)); else DrainAndDispose(started.Err);
+                var stdin = started.Stdin;
+                int pty = started.PtyFd;
                 var stdinThread = new Thread(() => ExecStdin(client, stdin, pty), ThreadStack) { IsBackground = true, Name = "exec-stdin" };
                 stdinThread.Start();
 
-                int status = _reaper.Wait(pid);
+                int status = _reaper.Wait(started.Pid);
                 var finished = DateTimeOffset.UtcNow;
                 foreach (var t in pumps) t.Join(TimeSpan.FromSeconds(5));
-                client.Send(ShimProtocol.Exit, new ExitStatus { ExitCode = Reaper.ExitCode(status), FinishedAt = finished, Pid = pid }.ToJson());
+                client.Send(ShimProtocol.Exit, new ExitStatus { ExitCode = Reaper.ExitCode(status), FinishedAt = finished, Pid = started.Pid }.ToJson());
                 try { conn.Shutdown(SocketShutdown.Both); } catch (SocketException) { }
                 stdinThread.Join(TimeSpan.FromSeconds(5));
             }
@@ -131,17 +74,115 @@ internal sealed partial class ShimServer
             lock (client.SendLock) client.Dead = true;
             client.Stream.Dispose();
             console?.Dispose();
-            foreach (var f in new[] { processFile, pidFile, runcLog })
-                if (f is not null) try { File.Delete(f); } catch (IOException) { }
         }
+    }
+
+    /// <summary>An exec'd process that runs: its host pid and the shim's ends of its stdio.</summary>
+    private sealed record StartedExec(int Pid, FileStream? Stdin, FileStream Out, FileStream Err, int PtyFd);
+
+    /// <summary>
+    /// <c>runc exec --detach</c> with pipes (or a pty) the session owns; the process is then reaped here like the
+    /// container's init. The process spec reaches runc through an in-memory file, never the disk.
+    /// </summary>
+    private StartedExec StartWithRunc(ExecRequest req, SpecProcess process, out ConsoleSocket? console)
+    {
+        var pidFile = Path.Combine(_o.StateDir, $"exec-{req.ExecId}.pid");
+        var runcLog = Path.Combine(_o.StateDir, $"exec-{req.ExecId}.log");
+        console = null;
+        try
+        {
+            int procFd = ShimSys.MemFile("process.json", SpecBuilder.SerializeProcess(process), seal: false);
+            var (outR, outW) = ShimSys.Pipe();
+            var (errR, errW) = ShimSys.Pipe();
+            int inR, inW = -1;
+            if (req.Stdin && !req.Tty) (inR, inW) = ShimSys.Pipe();
+            else inR = ShimSys.Open("/dev/null", ShimSys.O_RDONLY | ShimSys.O_CLOEXEC, 0);
+            console = req.Tty ? ConsoleSocket.Listen($"exec-{req.ExecId[..Math.Min(req.ExecId.Length, 64)]}.sock") : null;
+            List<string> runcArgs = [_o.Runc, "--root", _o.RuncRoot, "--log", runcLog, "--log-format", "json", "exec", "--detach", "--process", "/proc/self/fd/3", "--pid-file", pidFile];
+            if (console is not null) runcArgs.AddRange(["--console-socket", RuncPath(console.Path, _o.StateDir)]);
+            runcArgs.Add(_o.Id);
+            int runcPid;
+            try
+            {
+                runcPid = ShimSys.Spawn(_o.Runc, runcArgs, [inR, outW, errW, procFd]);
+                _reaper.ChildAdded();
+            }
+            catch
+            {
+                ShimSys.Close(outR);
+                ShimSys.Close(errR);
+                if (inW >= 0) ShimSys.Close(inW);
+                throw;
+            }
+            finally
+            {
+                ShimSys.Close(outW);
+                ShimSys.Close(errW);
+                ShimSys.Close(inR);
+                ShimSys.Close(procFd);
+            }
+            FileStream? stdin = inW >= 0 ? new FileStream(new SafeFileHandle(inW, ownsHandle: true), FileAccess.Write, 0) : null;
+            var outStream = new FileStream(new SafeFileHandle(outR, ownsHandle: true), FileAccess.Read, 0);
+            var errStream = new FileStream(new SafeFileHandle(errR, ownsHandle: true), FileAccess.Read, 0);
+            var master = console?.BeginReceive();
+
+            // Detached, runc returns once the process runs (it is then our child, as subreaper) or failed to start.
+            int runcCode = Reaper.ExitCode(_reaper.Wait(runcPid));
+            if (runcCode != 0)
+            {
+                outStream.Dispose();
+                errStream.Dispose();
+                stdin?.Dispose();
+                throw ExecFailed(RuncDriver.LastJsonLogError(runcLog) ?? $"runc exec exited with status {runcCode}");
+            }
+            int pid = int.Parse(File.ReadAllText(pidFile).Trim(), CultureInfo.InvariantCulture);
+            int ptyFd = -1;
+            if (master is not null)
+            {
+                // With a terminal, the process's stdio is the pty; the pipes only ever see runc's own output.
+                ptyFd = master.Wait(TimeSpan.FromSeconds(10)) ? master.Result
+                    : throw new BerthException(ErrorKind.Unknown, "runc did not hand over the exec's terminal");
+                if (req.Stdin) stdin = new FileStream(new SafeFileHandle(ShimSys.Dup(ptyFd), ownsHandle: true), FileAccess.Write, 0);
+                DrainAndDispose(outStream);
+                outStream = new FileStream(new SafeFileHandle(ptyFd, ownsHandle: true), FileAccess.Read, 0);
+            }
+            return new StartedExec(pid, stdin, outStream, errStream, ptyFd);
+        }
+        finally
+        {
+            foreach (var f in new[] { pidFile, runcLog })
+                try { File.Delete(f); } catch (IOException) { }
+        }
+    }
+
+    /// <summary>runc's failure to start the process, with the error kind the daemon reports it by.</summary>
+    private static BerthException ExecFailed(string msg)
+    {
+        var kind = msg.Contains("executable file not found", StringComparison.Ordinal) || msg.Contains("no such file or directory", StringComparison.Ordinal)
+            ? ErrorKind.InvalidArgument : ErrorKind.Unknown;
+        return new BerthException(kind, msg);
+    }
+
+    // The container's own process settings, read from the bundle at the first exec (the spec does not change while
+    // the container runs); guarded by _lock.
+    private SpecProcess? _baseProcess;
+
+    private SpecProcess BaseProcess()
+    {
+        lock (_lock)
+        {
+            if (_baseProcess is { } known) return known;
+        }
+        var loaded = SpecBuilder.Deserialize(File.ReadAllBytes(Path.Combine(_o.Bundle, "config.json"))).Process;
+        lock (_lock) return _baseProcess ??= loaded;
     }
 
     private SpecProcess ExecProcess(ExecRequest req)
     {
-        var spec = SpecBuilder.Deserialize(File.ReadAllBytes(Path.Combine(_o.Bundle, "config.json")));
-        var baseProcess = spec.Process;
+        var baseProcess = BaseProcess();
         var env = (baseProcess.Env ?? []).ToList();
-        foreach (var e in req.Env)
+        // A request without "env" deserializes to null (source-generated init-only properties), not the initializer's [].
+        foreach (var e in req.Env ?? [])
         {
             var name = e.Split('=', 2)[0];
             env.RemoveAll(x => x.Split('=', 2)[0] == name);

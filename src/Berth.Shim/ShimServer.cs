@@ -26,6 +26,9 @@ internal sealed partial class ShimServer
 
     private readonly ShimOptions _o;
     private readonly Reaper _reaper = new();
+
+    // Reset while `runc start` runs; OnExit waits for it before `runc delete` takes runc's state away.
+    private readonly ManualResetEventSlim _startIdle = new(true);
     private readonly RuncDriver _runc;
     private JsonFileLogWriter? _log;
 
@@ -390,7 +393,20 @@ internal sealed partial class ShimServer
             if (_state != ContainerState.Created)
                 throw BerthException.Conflict($"cannot start container {_o.Id} in state {StateName(_state)}");
         }
-        _runc.StartAsync(_o.Id).GetAwaiter().GetResult();
+        _startIdle.Reset();
+        try
+        {
+            _runc.StartAsync(_o.Id).GetAwaiter().GetResult();
+        }
+        catch (BerthException) when (Volatile.Read(ref _exit) is not null)
+        {
+            // The process ran and is already gone (a `true` that exits at once): runc start can trip over its own
+            // state going away. Started is what happened; the exit is recorded and announced as usual.
+        }
+        finally
+        {
+            _startIdle.Set();
+        }
         lock (_lock)
         {
             if (_state == ContainerState.Created) _state = ContainerState.Running;
@@ -520,6 +536,7 @@ internal sealed partial class ShimServer
     private void OnExit(int status)
     {
         var finished = DateTimeOffset.UtcNow;
+        StopGates();
         // Drain what the container wrote before dying; bounded in case something outside its pid namespace holds a pipe.
         foreach (var t in _pumps) t.Join(TimeSpan.FromSeconds(5));
         CloseStdin();
@@ -544,7 +561,9 @@ internal sealed partial class ShimServer
             try { c.Socket.Shutdown(SocketShutdown.Both); } catch (Exception e) when (e is SocketException or ObjectDisposedException) { }
         }
         // runc's state and cgroup go after the exit is announced: the process is gone, and this is off the path of
-        // `docker run --rm` finishing. delete waits for it (_exited) before the shim goes away.
+        // `docker run --rm` finishing. delete waits for it (_exited) before the shim goes away. Not while runc start
+        // still runs: it removes its exec.fifo from that state after the process began, and would fail.
+        _startIdle.Wait(TimeSpan.FromSeconds(30));
         try { _runc.DeleteAsync(_o.Id, force: true).GetAwaiter().GetResult(); }
         catch (BerthException) { /* already gone */ }
         _exited.Set();

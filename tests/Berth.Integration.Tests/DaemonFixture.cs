@@ -53,6 +53,9 @@ public sealed class DaemonFixture : IAsyncLifetime
     public string DaemonLog { get { lock (_daemonLog) return _daemonLog.ToString(); } }
     public int DaemonPid => _daemon?.Id ?? 0;
 
+    /// <summary>More berthd flags, for a test that makes its own fixture (e.g. <c>--registry-mirror</c>).</summary>
+    public List<string> ExtraArgs { get; } = [];
+
     public async Task InitializeAsync()
     {
         Directory.CreateDirectory(Root);
@@ -76,7 +79,7 @@ public sealed class DaemonFixture : IAsyncLifetime
                      "--bip", $"{Gateway}/24", "--cgroup-parent", CgroupParent, "--pidfile", Path.Combine(Root, "berthd.pid"),
                      "--shim", Path.Combine(Out, "berth-shim"), "--log-level", "debug",
                      "--default-address-pool", $"base={AddressPool},size=28",
-                 })
+                 }.Concat(ExtraArgs))
             psi.ArgumentList.Add(a);
         var p = Process.Start(psi)!;
         p.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (_daemonLog) _daemonLog.AppendLine(e.Data); };

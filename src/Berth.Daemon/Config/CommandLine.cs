@@ -24,10 +24,13 @@ internal static class DaemonCommandLine
         var group = new Option<string>("--group", "-G") { Description = "Group for the unix socket" };
         var debug = new Option<bool>("--debug", "-D") { Description = "Enable debug mode" };
         var addressPool = new Option<string[]>("--default-address-pool") { Description = "Default address pools for node specific local networks (base=CIDR,size=N)" };
+        var insecure = new Option<string[]>("--insecure-registry") { Description = "Enable insecure registry communication (host[:port] or CIDR)" };
+        var mirror = new Option<string[]>("--registry-mirror") { Description = "Preferred registry mirror for docker.io" };
+        var execGates = new Option<bool>("--exec-gates") { Description = "Prepare the next exec in a waiting process after each exec (default true; never under a pids limit)", DefaultValueFactory = _ => true };
 
         var root = new RootCommand("berthd: the Berth container engine daemon")
         {
-            host, dataRoot, execRoot, pidFile, logLevel, config, storage, bridge, bip, cgroupParent, runc, shim, initPath, logOpt, group, debug, addressPool,
+            host, dataRoot, execRoot, pidFile, logLevel, config, storage, bridge, bip, cgroupParent, runc, shim, initPath, logOpt, group, debug, addressPool, insecure, mirror, execGates,
         };
         var result = root.Parse(args);
         options = new DaemonOptions();
@@ -61,6 +64,9 @@ internal static class DaemonCommandLine
         Take(group, "group", v => o.SocketGroup = v);
         Take(debug, "debug", v => o.Debug = v);
         Take(addressPool, "default-address-pools", v => o.DefaultAddressPools = v.Select(Berth.Network.Ipam.AddressPoolSpec.ParseFlag).ToList());
+        Take(insecure, "insecure-registries", v => o.InsecureRegistries = [.. v]);
+        Take(mirror, "registry-mirrors", v => o.RegistryMirrors = [.. v]);
+        Take(execGates, "exec-gates", v => o.ExecGates = v);
         Take(logOpt, "log-opts", v =>
         {
             foreach (var kv in v)

@@ -26,6 +26,18 @@ public sealed class DaemonOptions
 
     public string SocketGroup { get; set; } = "";
 
+    /// <summary>
+    /// Berth's own: after an exec, the shim prepares the next one (a waiting process in the container, seen by ps, gone
+    /// after 20 s idle), so that execs in a row skip runc's set-up. Never in a container with a pids limit.
+    /// </summary>
+    public bool ExecGates { get; set; } = true;
+
+    /// <summary>dockerd's insecure-registries: host[:port] or CIDR reached without verified TLS (loopback always is).</summary>
+    public List<string> InsecureRegistries { get; set; } = [];
+
+    /// <summary>dockerd's registry-mirrors: mirrors of docker.io tried before it.</summary>
+    public List<string> RegistryMirrors { get; set; } = [];
+
     /// <summary>Applies a daemon.json; flags given on the command line win, as with dockerd.</summary>
     public void ApplyConfigFile(string path, ISet<string> setByFlags)
     {
@@ -59,7 +71,10 @@ public sealed class DaemonOptions
                 case "log-opts":
                     foreach (var o in p.Value.EnumerateObject()) LogOpts[o.Name] = o.Value.GetString() ?? "";
                     break;
-                case "runtimes" or "default-runtime" or "live-restore" or "log-driver" or "storage-opts" or "insecure-registries" or "registry-mirrors":
+                case "exec-gates": ExecGates = p.Value.GetBoolean(); break;
+                case "insecure-registries": InsecureRegistries = p.Value.EnumerateArray().Select(e => e.GetString()!).ToList(); break;
+                case "registry-mirrors": RegistryMirrors = p.Value.EnumerateArray().Select(e => e.GetString()!).ToList(); break;
+                case "runtimes" or "default-runtime" or "live-restore" or "log-driver" or "storage-opts":
                     break; // accepted for dockerd compatibility; live-restore is always on
                 default:
                     throw new InvalidOperationException($"{path}: unknown configuration key \"{p.Name}\"");

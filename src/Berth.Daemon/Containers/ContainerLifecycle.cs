@@ -147,6 +147,7 @@ internal sealed partial class ContainerService
                 StdinOnce = r.Config.StdinOnce,
                 Terminal = spec.Terminal,
                 CgroupsPath = spec.CgroupsPath,
+                ExecGates = _options.ExecGates,
             }, ct);
 
             foreach (var p in c.TakeAttachers())
@@ -174,7 +175,7 @@ internal sealed partial class ContainerService
                 Ports = ports,
             });
             Events.VolumeMounts(c.Record, mounted: true);
-            foreach (var e in AllEndpoints(c.Record)) Events.Network("connect", e.NetworkId, e.Network, "bridge", id);
+            foreach (var e in AllEndpoints(c.Record)) Events.Network("connect", e.NetworkId, e.Network, DriverOf(e), id);
             Events.Container("start", c.Record);
             _ = MonitorAsync(c, shim);
         }
@@ -334,7 +335,7 @@ internal sealed partial class ContainerService
             if (shim is not null) c.PreviousShimGone = Quietly(() => shim.DeleteAsync(CancellationToken.None));
             r = c.Record;
             await ReleaseRunResourcesAsync(r);
-            foreach (var e in AllEndpoints(r)) Events.Network("disconnect", e.NetworkId, e.Network, "bridge", r.Id);
+            foreach (var e in AllEndpoints(r)) Events.Network("disconnect", e.NetworkId, e.Network, DriverOf(e), r.Id);
             Events.VolumeMounts(r, mounted: false);
             // A --rm container's record is deleted in a moment; if the daemon dies first, restore finds the shim's
             // exit.json and removes it then. So only containers that stay are written to disk here.
@@ -374,8 +375,9 @@ internal sealed partial class ContainerService
 
     private async Task ReleaseRunResourcesAsync(ContainerRecord r)
     {
-        if (r.Endpoint is { } ep) await Quietly(() => _network.DisconnectAsync(ep, CancellationToken.None));
-        if (r.SandboxKey is not null) await Quietly(() => _network.RemoveSandboxAsync(r.Id, CancellationToken.None));
+        // The links go after the exit is answered (the kernel takes ~20 ms per veth); RemoveAsync waits for them.
+        if (r.SandboxKey is not null || r.Endpoint is not null)
+            await Quietly(() => _network.ReleaseSandboxAsync(r.Id, AllEndpoints(r), CancellationToken.None));
         Quietly(() => MountOps.Unmount(_paths.Rootfs(r.Id)));
     }
 
@@ -550,6 +552,7 @@ internal sealed partial class ContainerService
         // After `wait?condition=removed` has its answer: the old shim finishing runc's clean-up and exiting.
         try { await c.PreviousShimGone.WaitAsync(TimeSpan.FromSeconds(15)).ConfigureAwait(false); }
         catch (TimeoutException) { _log.LogWarning("the shim of removed container {Id} is slow to exit", c.Id[..12]); }
+        await _network.WhenReleasedAsync(c.Id).ConfigureAwait(false); // its links, deleted after the exit was answered
     }
 
     // ---- restore (daemon start) and shutdown ----

@@ -100,6 +100,7 @@ public sealed class ShimClient
         if (o.StdinOnce) a.Add("--stdin-once");
         if (o.Terminal) a.Add("--terminal");
         if (!string.IsNullOrEmpty(o.CgroupsPath)) a.AddRange(["--cgroups-path", o.CgroupsPath]);
+        if (!o.ExecGates) a.Add("--no-exec-gates");
         return a;
     }
 

@@ -31,4 +31,7 @@ public sealed record ShimLaunchOptions
 
     /// <summary>The spec's <c>linux.cgroupsPath</c>, where the shim reads OOM kills; null = none.</summary>
     public string? CgroupsPath { get; init; }
+
+    /// <summary>False keeps the shim from preparing warm exec gates (processes that wait in the container for the next exec).</summary>
+    public bool ExecGates { get; init; } = true;
 }
