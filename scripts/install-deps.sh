@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian packages Berth runs on (runc, nftables, iproute2, busybox-static, tini) and tests with (skopeo)
+# Installs the Debian packages Berth runs on (runc, nftables, iproute2, busybox-static, tini) and tests with (skopeo,
+# docker-registry)
 # when missing.
 set -euo pipefail
 need=()
@@ -16,6 +17,8 @@ command -v curl >/dev/null 2>&1 || need+=(curl)
 # The cp race tests build a tiny static renameat2(RENAME_EXCHANGE) swapper to run inside a container.
 { command -v gcc >/dev/null 2>&1 && [ -e /usr/lib/x86_64-linux-gnu/libc.a ]; } || need+=(gcc libc6-dev)
 command -v skopeo >/dev/null 2>&1 || need+=(skopeo)
+# Pull/push tests also run against Debian's registry (distribution 2.8.2), so they do not depend on ours being right.
+command -v docker-registry >/dev/null 2>&1 || need+=(docker-registry)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive

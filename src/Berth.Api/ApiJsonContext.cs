@@ -12,6 +12,8 @@ namespace Berth.Api;
 [JsonSerializable(typeof(ErrorResponse))]
 [JsonSerializable(typeof(IdResponse))]
 [JsonSerializable(typeof(JsonMessage))]
+[JsonSerializable(typeof(AuthConfig))]
+[JsonSerializable(typeof(AuthResponse))]
 [JsonSerializable(typeof(PruneReport))]
 [JsonSerializable(typeof(ContainerCreateRequest))]
 [JsonSerializable(typeof(ContainerCreateResponse))]

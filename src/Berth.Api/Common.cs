@@ -29,8 +29,8 @@ public sealed record JsonMessage
 
 public sealed record ProgressDetail
 {
-    [JsonPropertyName("current")] public long? Current { get; init; }
-    [JsonPropertyName("total")] public long? Total { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)][JsonPropertyName("current")] public long? Current { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)][JsonPropertyName("total")] public long? Total { get; init; }
 }
 
 public sealed record ErrorDetail

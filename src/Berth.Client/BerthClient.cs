@@ -106,9 +106,11 @@ public sealed partial class BerthClient : IDisposable
         return await SendRawAsync(method, uri, content, ct, completion).ConfigureAwait(false);
     }
 
-    private async Task<HttpResponseMessage> SendRawAsync(HttpMethod method, string uri, HttpContent? content, CancellationToken ct, HttpCompletionOption completion)
+    private async Task<HttpResponseMessage> SendRawAsync(HttpMethod method, string uri, HttpContent? content, CancellationToken ct, HttpCompletionOption completion,
+        (string Name, string Value)? header = null)
     {
         using var request = new HttpRequestMessage(method, uri) { Content = content };
+        if (header is { } h) request.Headers.TryAddWithoutValidation(h.Name, h.Value);
         HttpResponseMessage response;
         try
         {

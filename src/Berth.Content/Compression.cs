@@ -1,5 +1,6 @@
 using System.IO.Compression;
 using Berth.Core;
+using Berth.Core.IO;
 
 namespace Berth.Content;
 
@@ -23,63 +24,100 @@ public static class Compression
             if (r == 0) break;
             n += r;
         }
-        var peeked = head.AsSpan(0, n);
-        var kind = peeked.StartsWith(GzipMagic) ? LayerCompression.Gzip
-            : peeked.StartsWith(ZstdMagic) ? LayerCompression.Zstd
-            : LayerCompression.None;
-        return (kind, new PrefixedStream(head[..n], stream, leaveOpen));
+        return (Classify(head.AsSpan(0, n)), new PrefixedStream(head[..n], stream, leaveOpen));
     }
+
+    /// <summary><see cref="Detect"/> without blocking reads (a request body, which Kestrel only reads asynchronously).</summary>
+    public static async Task<(LayerCompression Compression, Stream Stream)> DetectAsync(Stream stream, CancellationToken ct, bool leaveOpen = false)
+    {
+        var (head, whole) = await PeekAsync(stream, 4, ct, leaveOpen).ConfigureAwait(false);
+        return (Classify(head), whole);
+    }
+
+    /// <summary>
+    /// Reads up to <paramref name="count"/> bytes ahead and returns them with a stream that still yields every byte,
+    /// those first: for callers that recognise more formats than layers come in (an archive's xz or bzip2).
+    /// </summary>
+    public static async Task<(byte[] Head, Stream Whole)> PeekAsync(Stream stream, int count, CancellationToken ct, bool leaveOpen = false)
+    {
+        var head = new byte[count];
+        int n = 0;
+        while (n < head.Length)
+        {
+            int r = await stream.ReadAsync(head.AsMemory(n), ct).ConfigureAwait(false);
+            if (r == 0) break;
+            n += r;
+        }
+        return (head[..n], new PrefixedStream(head[..n], stream, leaveOpen));
+    }
+
+    /// <summary>Undoes whatever compression <paramref name="kind"/> names over <paramref name="stream"/>, which it then owns.</summary>
+    public static Stream Open(LayerCompression kind, Stream stream) => kind switch
+    {
+        LayerCompression.Gzip => new GZipStream(stream, CompressionMode.Decompress, leaveOpen: false),
+        LayerCompression.Zstd => new ZstdSharp.DecompressionStream(stream, leaveOpen: false),
+        _ => stream,
+    };
+
+    /// <summary>The compression whose magic number <paramref name="head"/> starts with.</summary>
+    public static LayerCompression Classify(ReadOnlySpan<byte> head) =>
+        head.StartsWith(GzipMagic) ? LayerCompression.Gzip
+        : head.StartsWith(ZstdMagic) ? LayerCompression.Zstd
+        : LayerCompression.None;
 
     /// <summary>Returns the uncompressed content of <paramref name="stream"/>; disposing the result disposes the input unless <paramref name="leaveOpen"/>.</summary>
     public static Stream Decompress(Stream stream, bool leaveOpen = false)
     {
         var (kind, s) = Detect(stream, leaveOpen);
-        return kind switch
-        {
-            LayerCompression.Gzip => new GZipStream(s, CompressionMode.Decompress, leaveOpen: false),
-            LayerCompression.Zstd => throw new BerthException(ErrorKind.NotImplemented, "zstd-compressed layers are not supported yet"),
-            _ => s,
-        };
+        return Open(kind, s);
+    }
+
+    /// <summary>
+    /// A write-only stream that compresses what is written to it into <paramref name="output"/> (left open).
+    /// Dispose it to write the format's trailer. <see cref="LayerCompression.None"/> passes bytes through.
+    /// </summary>
+    public static Stream CompressTo(Stream output, LayerCompression kind) => kind switch
+    {
+        // Fastest keeps a push limited by the network rather than the CPU, as dockerd's default does.
+        LayerCompression.Gzip => new GZipStream(output, CompressionLevel.Fastest, leaveOpen: true),
+        LayerCompression.Zstd => new ZstdSharp.CompressionStream(output, level: 3, leaveOpen: true),
+        _ => new NonClosingStream(output),
+    };
+
+    private sealed class NonClosingStream(Stream inner) : Stream
+    {
+        public override bool CanRead => false;
+        public override bool CanSeek => false;
+        public override bool CanWrite => true;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override void Flush() => inner.Flush();
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => inner.Write(buffer, offset, count);
+        public override void Write(ReadOnlySpan<byte> buffer) => inner.Write(buffer);
+        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) =>
+            inner.WriteAsync(buffer, cancellationToken);
     }
 
     /// <summary>Replays a few already-read bytes, then continues with the inner stream.</summary>
-    private sealed class PrefixedStream(byte[] prefix, Stream inner, bool leaveOpen) : Stream
+    private sealed class PrefixedStream(byte[] prefix, Stream inner, bool leaveOpen) : ReadOnlyStream
     {
         private int _pos;
 
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override int Read(Span<byte> buffer) => _pos < prefix.Length ? Take(buffer) : inner.Read(buffer);
 
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
+            _pos < prefix.Length ? Take(buffer.Span) : await inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
 
-        public override int Read(Span<byte> buffer)
+        private int Take(Span<byte> buffer)
         {
-            if (_pos < prefix.Length)
-            {
-                int n = Math.Min(buffer.Length, prefix.Length - _pos);
-                prefix.AsSpan(_pos, n).CopyTo(buffer);
-                _pos += n;
-                return n;
-            }
-            return inner.Read(buffer);
+            int n = Math.Min(buffer.Length, prefix.Length - _pos);
+            prefix.AsSpan(_pos, n).CopyTo(buffer);
+            _pos += n;
+            return n;
         }
-
-        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
-        {
-            if (_pos < prefix.Length) return Read(buffer.Span);
-            return await inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
-        }
-
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
         protected override void Dispose(bool disposing)
         {

@@ -28,6 +28,19 @@ public interface IIngester
     Descriptor WriteBytes(ReadOnlySpan<byte> data, string mediaType);
 }
 
+/// <summary>
+/// Writes a blob over several attempts: what one attempt wrote stays in the ingest area (also across a daemon
+/// kill), and the next continues from there. Used by pulls, which download large layers over flaky links.
+/// </summary>
+public interface IResumableIngester
+{
+    /// <summary>
+    /// Opens the ingest of <paramref name="expected"/> (one at a time per blob: a second open while the first is live
+    /// is a Conflict). Its <see cref="ResumableIngest.Offset"/> says how many bytes are already there.
+    /// </summary>
+    Task<ResumableIngest> OpenResumableAsync(Descriptor expected, CancellationToken ct);
+}
+
 /// <summary>Lists and deletes blobs (garbage collection).</summary>
 public interface IContentManager
 {
@@ -37,4 +50,4 @@ public interface IContentManager
     IEnumerable<Digest> List();
 }
 
-public interface IContentStore : IContentProvider, IIngester, IContentManager;
+public interface IContentStore : IContentProvider, IIngester, IResumableIngester, IContentManager;

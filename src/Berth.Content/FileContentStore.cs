@@ -93,6 +93,49 @@ public sealed class FileContentStore : IContentStore
         }
     }
 
+    // Guards _resuming: the partial files open for writing in this process. (The daemon turns .NET's flock-based
+    // FileShare off, so exclusivity between writers is kept here.)
+    private readonly Lock _resumeLock = new();
+    private readonly HashSet<string> _resuming = new(StringComparer.Ordinal);
+
+    public async Task<ResumableIngest> OpenResumableAsync(Descriptor expected, CancellationToken ct)
+    {
+        // Named by digest (not a random name like WriteAsync's), so the next attempt finds it.
+        var path = Path.Combine(_ingest, $"{Path.GetFileName(BlobPath(expected.Digest))}.resume");
+        lock (_resumeLock)
+            if (!_resuming.Add(path)) throw BerthException.Conflict($"blob {expected.Digest} is already being written");
+        try
+        {
+            return await ResumableIngest.OpenAsync(path, expected, tmp => Commit(tmp, expected.Digest), Release, ct).ConfigureAwait(false);
+        }
+        catch
+        {
+            Release();
+            throw;
+        }
+
+        void Release()
+        {
+            lock (_resumeLock) _resuming.Remove(path);
+        }
+    }
+
+    /// <summary>
+    /// Removes ingest leftovers older than <paramref name="age"/>: partial downloads nobody resumed, temp files of a
+    /// crashed write. Live writers keep their files fresh or hold them open under an exclusive lock.
+    /// </summary>
+    public void PruneIngest(TimeSpan age, DateTimeOffset now)
+    {
+        foreach (var f in Directory.EnumerateFiles(_ingest))
+        {
+            if (now - File.GetLastWriteTimeUtc(f) < age) continue;
+            lock (_resumeLock)
+                if (_resuming.Contains(f)) continue;
+            try { File.Delete(f); }
+            catch (IOException) { }
+        }
+    }
+
     public Descriptor WriteBytes(ReadOnlySpan<byte> data, string mediaType)
     {
         var digest = Digest.FromBytes(data);

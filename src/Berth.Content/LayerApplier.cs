@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Berth.Core.Interop;
 using Berth.Core;
+using Berth.Core.IO;
 
 namespace Berth.Content;
 
@@ -348,33 +349,30 @@ public static class LayerApplier
     }
 
     /// <summary>Hashes and counts every byte read through it.</summary>
-    private sealed class HashingStream(Stream inner, bool hash) : Stream
+    private sealed class HashingStream(Stream inner, bool hash) : ReadOnlyStream
     {
         private readonly IncrementalHash? _hash = hash ? IncrementalHash.CreateHash(HashAlgorithmName.SHA256) : null;
         private long _length;
 
         public Digest Digest() => _hash is null ? default : Core.Digest.FromHash(_hash.GetHashAndReset());
 
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
         public override long Length => _length;
         public override long Position { get => _length; set => throw new NotSupportedException(); }
 
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+        public override int Read(Span<byte> buffer) => Count(buffer, inner.Read(buffer));
 
-        public override int Read(Span<byte> buffer)
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
         {
-            int n = inner.Read(buffer);
+            int n = await inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+            return Count(buffer.Span, n);
+        }
+
+        private int Count(ReadOnlySpan<byte> buffer, int n)
+        {
             _hash?.AppendData(buffer[..n]);
             _length += n;
             return n;
         }
-
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
         protected override void Dispose(bool disposing)
         {

@@ -14,6 +14,8 @@ internal sealed class Engine
 {
     private readonly DaemonOptions _options;
     private readonly ImageStore _images;
+    private readonly Images.Transfer.LayerSources _layerSources;
+    private readonly FileContentStore _content;
     private readonly ISnapshotter _snapshotter;
     private readonly LocalVolumeStore _volumes;
     private readonly NetworkController _network;
@@ -23,9 +25,12 @@ internal sealed class Engine
     {
         _options = options;
         var root = options.DataRoot;
-        var content = new FileContentStore(Path.Combine(root, "content"));
+        var content = _content = new FileContentStore(Path.Combine(root, "content"));
+        // Partial downloads nobody resumed within a week, and temp files of writes a crash interrupted.
+        content.PruneIngest(TimeSpan.FromDays(7), DateTimeOffset.UtcNow);
         _snapshotter = StorageFactory.Create(options.StorageDriver, Path.Combine(root, "snapshots", options.StorageDriver));
-        _images = new ImageStore(Path.Combine(root, "images"), content, _snapshotter);
+        _layerSources = new Images.Transfer.LayerSources(Path.Combine(root, "images", "layer-sources.json"));
+        _images = new ImageStore(Path.Combine(root, "images"), content, _snapshotter, sources: _layerSources);
         _volumes = new LocalVolumeStore(Path.Combine(root, "volumes"));
         _network = new NetworkController(new NetworkOptions
         {
@@ -43,12 +48,30 @@ internal sealed class Engine
         var e = new Engine(options);
         services.AddSingleton(options);
         services.AddSingleton(e._images);
+        services.AddSingleton(new ImageArchiveWriter(e._images, e._content));
+        services.AddSingleton(new ImageArchiveReader(e._images, e._content));
+        var transport = new Distribution.RegistryTransport(new Distribution.RegistryHosts(e.RegistryOptions()));
+        var sources = e._layerSources;
+        services.AddSingleton(transport);
+        services.AddSingleton(new Images.Transfer.ImagePuller(e._images, e._content, transport, sources));
+        services.AddSingleton(new Images.Transfer.ImagePusher(e._images, e._content, transport, sources));
         services.AddSingleton(e._snapshotter);
         services.AddSingleton(e._volumes);
         services.AddSingleton(e._network);
         services.AddSingleton<Events.EventBus>();
         services.AddSingleton<ContainerService>();
         return e;
+    }
+
+    private Distribution.RegistryOptions RegistryOptions()
+    {
+        var mirrors = new List<Uri>();
+        foreach (var m in _options.RegistryMirrors)
+            mirrors.Add(Uri.TryCreate(m, UriKind.Absolute, out var u) ? u : throw new InvalidOperationException($"invalid registry mirror \"{m}\": it must be a URL like https://mirror.example"));
+        var o = new Distribution.RegistryOptions { InsecureRegistries = _options.InsecureRegistries, Mirrors = mirrors };
+        try { Distribution.RegistryHosts.Validate(o); }
+        catch (Core.BerthException e) { throw new InvalidOperationException(e.Message); }
+        return o;
     }
 
     private ContainerService Containers => _containers ?? throw new InvalidOperationException("engine not started");
@@ -62,6 +85,8 @@ internal sealed class Engine
         ContainersRouter.Map(app, Containers, _options.CgroupParent, () => _network.DefaultBridge.Id, Sizes);
         ExecRouter.Map(app, Containers);
         ImagesRouter.Map(app, _images, Containers, Path.Combine(_options.DataRoot, "tmp"));
+        ImageArchiveRouter.Map(app);
+        DistributionRouter.Map(app, app.Services.GetRequiredService<Distribution.RegistryTransport>());
         VolumesRouter.Map(app, _volumes, Containers);
         NetworksRouter.Map(app, _network, Containers);
         ContainerFilesRouter.Map(app, Containers, Path.Combine(_options.DataRoot, "tmp"));

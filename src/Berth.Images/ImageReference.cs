@@ -62,6 +62,9 @@ public sealed partial record ImageReference
 
     public ImageReference WithoutTagOrDigest() => new(Domain, Path, null, null);
 
+    /// <summary>The repository pinned to a manifest digest: <c>docker.io/library/busybox@sha256:…</c>.</summary>
+    public ImageReference WithDigest(Digest digest) => new(Domain, Path, null, digest);
+
     /// <summary>Parses and normalizes, adding <c>:latest</c> when neither tag nor digest is given (Docker's TagNameOnly).</summary>
     public static ImageReference Parse(string s)
     {

@@ -32,8 +32,13 @@ public sealed class ImageStore
 
     private sealed record LoadedImage(ImageConfig Config, ImageManifest Manifest, Digest ManifestDigest, Digest ConfigDigest);
 
-    public ImageStore(string root, IContentStore content, ISnapshotter snapshotter, TimeProvider? time = null)
+    private readonly Transfer.LayerSources? _sources;
+
+    /// <param name="sources">Where the compressed forms of layers (made for pushes, fetched by pulls) are known; deleting
+    /// the last image with a layer deletes them too.</param>
+    public ImageStore(string root, IContentStore content, ISnapshotter snapshotter, TimeProvider? time = null, Transfer.LayerSources? sources = null)
     {
+        _sources = sources;
         Directory.CreateDirectory(root);
         _indexPath = Path.Combine(Path.GetFullPath(root), "index.json");
         _content = content;
@@ -133,12 +138,19 @@ public sealed class ImageStore
             .Select(r => r.FamiliarString)
             .Order(StringComparer.Ordinal)
             .ToList();
+        var digests = _refs.Where(kv => kv.Value == id)
+            .Select(kv => ImageReference.ParseNormalized(kv.Key))
+            .Where(r => r.Digest is not null)
+            .Select(r => r.FamiliarString)
+            .Order(StringComparer.Ordinal)
+            .ToList();
         var diffIds = img.Config.RootFs.DiffIds.Select(Digest.Parse).ToList();
         var chains = ChainIds(diffIds);
         return new ImageRecord
         {
             Id = id,
             RepoTags = tags,
+            RepoDigests = digests,
             Created = img.Config.Created,
             Size = img.Manifest.Layers.Sum(l => l.Size),
             ConfigDigest = img.ConfigDigest,
@@ -274,6 +286,137 @@ public sealed class ImageStore
         }
     }
 
+    // ---- register (pull, load) ----
+
+    /// <summary>
+    /// Registers an image whose manifest, config and layer blobs are already in the content store (a pull or a load
+    /// wrote them) and points <paramref name="names"/> at it: references with a tag become RepoTags, references with
+    /// a digest RepoDigests. A name that pointed at another image moves, leaving that one dangling, as in Docker.
+    /// Refuses, with the store's names unchanged, when a blob is missing or the config does not fit the manifest.
+    /// </summary>
+    public ImageRecord Register(Digest manifestDigest, IEnumerable<ImageReference> names)
+    {
+        var manifest = ImageManifest.Parse(ReadBlobChecked(manifestDigest, "manifest"));
+        if (manifest.MediaType is { } mt && !MediaTypes.IsManifest(mt))
+            throw BerthException.Invalid($"manifest {manifestDigest}: unsupported media type {mt}");
+        if (!MediaTypes.IsConfig(manifest.Config.MediaType))
+            throw BerthException.Invalid($"manifest {manifestDigest}: config has media type {manifest.Config.MediaType}, not an image config");
+        var configDesc = manifest.Config.ToDescriptor();
+        var config = ImageConfig.Parse(ReadBlobChecked(configDesc.Digest, "config"));
+        if (config.RootFs.DiffIds.Count != manifest.Layers.Count)
+            throw BerthException.Invalid($"manifest {manifestDigest}: {manifest.Layers.Count} layers but the config lists {config.RootFs.DiffIds.Count} diff IDs");
+        foreach (var d in config.RootFs.DiffIds)
+            if (!Digest.TryParse(d, out _)) throw BerthException.Invalid($"config {configDesc.Digest}: invalid diff ID \"{d}\"");
+        foreach (var layer in manifest.Layers)
+        {
+            if (!MediaTypes.IsLayer(layer.MediaType))
+                throw BerthException.Invalid($"manifest {manifestDigest}: unsupported layer media type {layer.MediaType}");
+            var ld = layer.ToDescriptor();
+            if (!_content.Exists(ld.Digest)) throw BerthException.NotFound($"layer {ld.Digest} of manifest {manifestDigest}: not in the content store");
+        }
+        var id = configDesc.Digest.ToString();
+        ImageRecord record;
+        LoadedImage? replaced;
+        lock (_lock)
+        {
+            _images.TryGetValue(id, out replaced);
+            _images[id] = new LoadedImage(config, manifest, manifestDigest, configDesc.Digest);
+            foreach (var name in names)
+                _refs[name.ToString()] = id;
+            SaveLocked();
+            record = ToRecordLocked(id);
+        }
+        // The same image came with another manifest (pulled after a load or a commit): the old one's blobs that
+        // nothing else uses would otherwise stay forever.
+        if (replaced is not null && replaced.ManifestDigest != manifestDigest)
+            DeleteUnreferenced(replaced.Manifest.Layers.Select(l => l.ToDescriptor().Digest).Append(replaced.ManifestDigest));
+        return record;
+    }
+
+    private byte[] ReadBlobChecked(Digest digest, string what)
+    {
+        if (!_content.Exists(digest)) throw BerthException.NotFound($"{what} {digest}: not in the content store");
+        // Manifests and configs are small documents; a huge one is an attack, not an image.
+        if (_content.Size(digest) > MaxDocumentSize) throw BerthException.Invalid($"{what} {digest}: larger than {MaxDocumentSize} bytes");
+        return ReadBlob(digest);
+    }
+
+    /// <summary>The largest manifest or config the store accepts (distribution's manifest limit is 4 MiB).</summary>
+    public const int MaxDocumentSize = 4 << 20;
+
+    /// <summary>
+    /// Pins blobs that work in flight (a pull, a load) has written or is writing, so that image deletion and
+    /// <see cref="DeleteUnreferenced"/> leave them alone until the work registers its image or gives up.
+    /// </summary>
+    public BlobLease Lease() => new(this);
+
+    // Guards _leased: blob digest → how many live leases pin it.
+    private readonly Lock _leaseLock = new();
+    private readonly Dictionary<Digest, int> _leased = new();
+
+    /// <summary>
+    /// Deletes a blob no lease pins, checking and deleting under the lease lock: a pull that leases it a moment later
+    /// then finds it gone and fetches it, rather than finding it present and losing it.
+    /// </summary>
+    private bool DeleteUnlessLeased(Digest d)
+    {
+        lock (_leaseLock)
+        {
+            if (_leased.ContainsKey(d)) return false;
+            _content.Delete(d);
+            return true;
+        }
+    }
+
+    /// <summary>A set of pinned blobs; disposing it releases them.</summary>
+    public sealed class BlobLease : IDisposable
+    {
+        private readonly ImageStore _store;
+        private readonly HashSet<Digest> _pins = [];
+
+        internal BlobLease(ImageStore store) => _store = store;
+
+        public IReadOnlyCollection<Digest> Blobs => _pins;
+
+        public void Add(Digest d)
+        {
+            lock (_store._leaseLock)
+            {
+                if (!_pins.Add(d)) return;
+                _store._leased[d] = _store._leased.GetValueOrDefault(d) + 1;
+            }
+        }
+
+        public void Dispose()
+        {
+            lock (_store._leaseLock)
+            {
+                foreach (var d in _pins)
+                {
+                    if (_store._leased[d] <= 1) _store._leased.Remove(d);
+                    else _store._leased[d]--;
+                }
+                _pins.Clear();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Deletes those of <paramref name="blobs"/> that no image references and no other lease pins: the leftovers of a
+    /// failed pull or load, so that a failure leaves the store as it was. The caller's own lease must be released first.
+    /// </summary>
+    public void DeleteUnreferenced(IEnumerable<Digest> blobs)
+    {
+        HashSet<string> keep;
+        lock (_lock) keep = ReferencedBlobsLocked();
+        foreach (var d in blobs)
+            if (!keep.Contains(d.ToString())) DeleteUnlessLeased(d);
+    }
+
+    private HashSet<string> ReferencedBlobsLocked() =>
+        _images.Values.SelectMany(i => i.Manifest.Layers.Select(l => l.Digest)
+            .Append(i.ManifestDigest.ToString()).Append(i.ConfigDigest.ToString())).ToHashSet(StringComparer.Ordinal);
+
     private void ValidateTar(Digest blob)
     {
         try
@@ -291,7 +434,8 @@ public sealed class ImageStore
         }
     }
 
-    private static (string Os, string Arch, string? Variant) ParsePlatform(string? platform)
+    /// <summary><c>os/arch[/variant]</c> with Docker's normalisations; default the daemon's own platform.</summary>
+    internal static (string Os, string Arch, string? Variant) ParsePlatform(string? platform)
     {
         var hostArch = RuntimeInformation.OSArchitecture switch
         {
@@ -319,6 +463,18 @@ public sealed class ImageStore
         var r = ImageReference.ParseNormalized(reference);
         if (r.Digest is not null) throw BerthException.Invalid("refusing to create a tag with a digest reference");
         return r.Tag is null ? r.WithTag(ImageReference.DefaultTag) : r;
+    }
+
+    /// <summary>Records that <paramref name="image"/> is known to a registry as <paramref name="reference"/> (a push's RepoDigest).</summary>
+    public void AddRepoDigest(string image, ImageReference reference)
+    {
+        if (reference.Digest is null) throw BerthException.Invalid($"{reference} has no digest");
+        lock (_lock)
+        {
+            if (!_images.ContainsKey(image)) throw BerthException.NotFound($"No such image: {image}");
+            _refs[reference.WithDigest(reference.Digest.Value).ToString()] = image;
+            SaveLocked();
+        }
     }
 
     /// <summary><c>docker tag</c>: points <paramref name="reference"/> at the image <paramref name="source"/> names, moving it if it pointed elsewhere.</summary>
@@ -361,6 +517,15 @@ public sealed class ImageStore
                 var named = ImageReference.Parse(nameOrId).ToString();
                 _refs.Remove(named);
                 items.Add(new(ImageDeleteItem.Untagged, ImageReference.ParseNormalized(named).FamiliarString));
+                // As in Docker: with the last tag of a repository go that repository's digest references (RepoDigests).
+                var repository = ImageReference.ParseNormalized(named).Name;
+                var left = RefsOfLocked(id).Select(ImageReference.ParseNormalized).Where(r => r.Name == repository).ToList();
+                if (!left.Any(r => r.Tag is not null))
+                    foreach (var r in left)
+                    {
+                        _refs.Remove(r.ToString());
+                        items.Add(new(ImageDeleteItem.Untagged, r.FamiliarString));
+                    }
                 // With names left, or a container still on it, untagging was the whole job.
                 if (RefsOfLocked(id).Count > 0 || users.Count > 0)
                 {
@@ -427,20 +592,25 @@ public sealed class ImageStore
                 items.Add(new(ImageDeleteItem.Untagged, ImageReference.ParseNormalized(r).FamiliarString));
             }
             SaveLocked();
-            keepBlobs = _images.Values.SelectMany(i => i.Manifest.Layers.Select(l => l.Digest)
-                .Append(i.ManifestDigest.ToString()).Append(i.ConfigDigest.ToString())).ToHashSet(StringComparer.Ordinal);
+            keepBlobs = ReferencedBlobsLocked();
             keepChains = _images.Values.SelectMany(i => ChainIds(i.Config.RootFs.DiffIds.Select(Digest.Parse).ToList())).ToHashSet(StringComparer.Ordinal);
         }
         items.Add(new(ImageDeleteItem.Deleted, id));
 
         long freed = 0;
-        foreach (var blob in img.Manifest.Layers.Select(l => l.Digest).Append(img.ManifestDigest.ToString()).Append(img.ConfigDigest.ToString()).Distinct())
+        HashSet<string> keepDiffIds;
+        lock (_lock) keepDiffIds = _images.Values.SelectMany(i => i.Config.RootFs.DiffIds).ToHashSet(StringComparer.Ordinal);
+        var compressedForms = _sources is null ? [] : img.Config.RootFs.DiffIds
+            .Where(d => !keepDiffIds.Contains(d) && Digest.TryParse(d, out _))
+            .SelectMany(d => _sources.Get(Digest.Parse(d))).Select(s => s.Digest);
+        foreach (var blob in img.Manifest.Layers.Select(l => l.Digest).Append(img.ManifestDigest.ToString()).Append(img.ConfigDigest.ToString())
+                     .Concat(compressedForms).Distinct())
         {
             if (keepBlobs.Contains(blob)) continue;
             var d = Digest.Parse(blob);
             if (!_content.Exists(d)) continue;
-            freed += _content.Size(d);
-            _content.Delete(d);
+            long size = _content.Size(d);
+            if (DeleteUnlessLeased(d)) freed += size;
         }
 
         var chains = ChainIds(img.Config.RootFs.DiffIds.Select(Digest.Parse).ToList());
@@ -510,7 +680,18 @@ public sealed class ImageStore
         return parent;
     }
 
-    private async Task EnsureLayerAsync(string chain, string? parent, Descriptor blob, Digest diffId, CancellationToken ct)
+    /// <summary>True when the layer with chain ID <paramref name="chain"/> is unpacked (a committed snapshot).</summary>
+    public bool IsUnpacked(string chain) => _snapshotter.Stat(chain) is { Kind: SnapshotKind.Committed };
+
+    /// <summary>
+    /// Unpacks one layer blob as the committed snapshot <paramref name="chain"/> on top of <paramref name="parent"/>
+    /// (which must be unpacked), unless it already is; checks the result against <paramref name="diffId"/>.
+    /// <paramref name="progress"/> gets the blob bytes read so far (pull's Extracting).
+    /// </summary>
+    public Task EnsureLayerAsync(string chain, string? parent, Descriptor blob, Digest diffId, Action<long>? progress, CancellationToken ct) =>
+        EnsureLayerAsync(chain, parent, blob, diffId, ct, progress);
+
+    private async Task EnsureLayerAsync(string chain, string? parent, Descriptor blob, Digest diffId, CancellationToken ct, Action<long>? progress = null)
     {
         if (_snapshotter.Stat(chain) is { Kind: SnapshotKind.Committed }) return;
         Task work;
@@ -519,7 +700,7 @@ public sealed class ImageStore
         {
             if (!_unpacking.TryGetValue(chain, out work!))
             {
-                work = Task.Run(() => UnpackLayerAsync(chain, parent, blob, diffId, ct), ct);
+                work = Task.Run(() => UnpackLayerAsync(chain, parent, blob, diffId, progress, ct), ct);
                 _unpacking[chain] = work;
                 owner = true;
             }
@@ -535,7 +716,7 @@ public sealed class ImageStore
         }
     }
 
-    private async Task UnpackLayerAsync(string chain, string? parent, Descriptor blob, Digest diffId, CancellationToken ct)
+    private async Task UnpackLayerAsync(string chain, string? parent, Descriptor blob, Digest diffId, Action<long>? progress, CancellationToken ct)
     {
         if (_snapshotter.Stat(chain) is { Kind: SnapshotKind.Committed }) return;
         var key = $"extract-{Guid.NewGuid():N}-{chain}";
@@ -545,7 +726,7 @@ public sealed class ImageStore
         {
             var (dir, mode) = ApplyTarget.For(mounts);
             LayerStats stats;
-            using (var s = _content.OpenRead(blob.Digest))
+            using (var s = progress is null ? _content.OpenRead(blob.Digest) : new ProgressStream(_content.OpenRead(blob.Digest), progress))
             using (var tar = Compression.Decompress(s))
                 stats = LayerApplier.Apply(tar, dir, mode, ct);
             if (stats.DiffId != diffId)

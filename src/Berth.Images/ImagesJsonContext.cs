@@ -19,4 +19,6 @@ internal sealed record ImageIndexEntry
 
 [JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
 [JsonSerializable(typeof(ImageIndexFile))]
+[JsonSerializable(typeof(List<ArchiveManifestItem>))]
+[JsonSerializable(typeof(Dictionary<string, Dictionary<string, string>>))]
 internal sealed partial class ImagesJsonContext : JsonSerializerContext;

@@ -1,5 +1,3 @@
-using System.Text;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using Berth.Cli.CommandLine;
 using Berth.Cli.Formatting;
@@ -188,10 +186,10 @@ internal static class ImageCommands
         }
     }
 
-    // A JSON-message stream as docker prints it without a terminal: one line per status, errors fail the command.
+    // A JSON-message stream as docker prints it (progress lines on a terminal, status lines otherwise); errors fail the command.
     internal static async Task<int> PrintJsonMessagesAsync(CliContext ctx, Stream stream)
     {
-        if (await ReadJsonMessagesAsync(stream, ctx.Out).ConfigureAwait(false) is { } error)
+        if (await JsonMessageRenderer.For(ctx, ctx.Out).RenderAsync(stream).ConfigureAwait(false) is { } error)
         {
             ctx.Err.WriteLine(error);
             return 1;
@@ -199,54 +197,21 @@ internal static class ImageCommands
         return 0;
     }
 
-    // Writes each message to output (when given) and returns the stream's error message, if it ends in one.
-    internal static async Task<string?> ReadJsonMessagesAsync(Stream stream, TextWriter? output)
-    {
-        using var reader = new StreamReader(stream, Encoding.UTF8);
-        while (await reader.ReadLineAsync().ConfigureAwait(false) is { } line)
-        {
-            if (line.Length == 0)
-            {
-                continue;
-            }
-            JsonNode? msg;
-            try
-            {
-                msg = JsonNode.Parse(line);
-            }
-            catch (JsonException)
-            {
-                output?.WriteLine(line);
-                continue;
-            }
-            if (msg?["error"] is JsonValue err)
-            {
-                return err.ToString();
-            }
-            if (msg?["stream"] is JsonValue s)
-            {
-                output?.Write(s.ToString());
-                continue;
-            }
-            var status = msg?["status"]?.ToString();
-            if (status is null)
-            {
-                continue;
-            }
-            var id = msg?["id"]?.ToString();
-            var progress = msg?["progress"]?.ToString();
-            output?.WriteLine((id is null ? "" : id + ": ") + status + (progress is null ? "" : " " + progress));
-        }
-        return null;
-    }
-
-    // POST /images/create?fromImage=...; the daemon's error answer is thrown, an error inside the stream is returned.
+    // POST /images/create?fromImage=... with the stored credentials for the image's registry; the daemon's error answer
+    // is thrown, an error inside the stream is returned. Progress goes to output (null: nowhere).
     internal static async Task<string?> PullAsync(CliContext ctx, ImageReference reference, string? platform, TextWriter? output)
     {
-        var result = await ctx.Client.ImagePullAsync(new ImagePullOptions { Repository = reference.Name, Tag = reference.ApiTag, Platform = platform }).ConfigureAwait(false);
+        var result = await ctx.Client.ImagePullAsync(new ImagePullOptions
+        {
+            Repository = reference.Name,
+            Tag = reference.ApiTag,
+            Platform = platform,
+            RegistryAuth = RegistryAuthCommands.RegistryAuthFor(ctx, reference.Domain),
+        }).ConfigureAwait(false);
         await using (result.Stream.ConfigureAwait(false))
         {
-            return await ReadJsonMessagesAsync(result.Stream, output).ConfigureAwait(false);
+            var renderer = output is null ? new JsonMessageRenderer(TextWriter.Null, terminal: false) : JsonMessageRenderer.For(ctx, output);
+            return await renderer.RenderAsync(result.Stream).ConfigureAwait(false);
         }
     }
 

@@ -49,15 +49,9 @@ internal static class BuildRouter
 
         ctx.Response.StatusCode = 200;
         ctx.Response.ContentType = "application/json";
-        var body = ctx.Response.Body;
         var ct = ctx.RequestAborted;
-        async Task Send(JsonMessage m)
-        {
-            var bytes = JsonSerializer.SerializeToUtf8Bytes(m, Wire.Json.JsonMessage);
-            await body.WriteAsync(bytes, ct);
-            await body.WriteAsync("\r\n"u8.ToArray(), ct);
-            await body.FlushAsync(ct);
-        }
+        var stream = new JsonMessageStream(ctx);
+        Task Send(JsonMessage m) => stream.SendAsync(m, ct);
 
         Directory.CreateDirectory(spoolDir);
         var spool = Path.Combine(spoolDir, $"build-context-{Guid.NewGuid():N}");

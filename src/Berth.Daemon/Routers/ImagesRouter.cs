@@ -54,6 +54,8 @@ internal static class ImagesRouter
                 ("GET", "json") => HttpJson.WriteAsync(ctx, ImageViews.Inspect(images, Resolve(images, name)), Wire.Json.ImageInspectResponse),
                 ("GET", "history") => HttpJson.WriteAsync(ctx, ImageViews.History(images, Resolve(images, name)), Wire.Json.ListImageHistoryItem),
                 ("POST", "tag") => TagAsync(ctx, images, name, containers.Events),
+                ("POST", "push") => DistributionRouter.PushAsync(ctx, name),
+                ("GET", "get") => ImageArchiveRouter.SaveAsync(ctx, [name]),
                 _ => HttpJson.WriteErrorAsync(ctx, 404, "page not found"),
             };
         });
@@ -87,7 +89,7 @@ internal static class ImagesRouter
     private static List<ImageDeleteResponseItem> Items(IEnumerable<ImageDeleteItem> items) =>
         items.Select(x => x.Kind == ImageDeleteItem.Untagged ? new ImageDeleteResponseItem { Untagged = x.Value } : new ImageDeleteResponseItem { Deleted = x.Value }).ToList();
 
-    /// <summary>POST /images/create: <c>fromSrc=-</c> imports the body (docker import); pulling is the distribution issue's.</summary>
+    /// <summary>POST /images/create: <c>fromImage</c> pulls from a registry; <c>fromSrc=-</c> imports the body (docker import).</summary>
     private static async Task CreateAsync(HttpContext ctx, ImageStore images, string spoolDir)
     {
         var q = ctx.Request;
@@ -96,7 +98,8 @@ internal static class ImagesRouter
         if (fromSrc is null)
         {
             if (fromImage is null) throw BerthException.Invalid("either fromSrc or fromImage must be set");
-            throw BerthException.NotFound($"pull access denied for {fromImage}: pulling from registries is not supported by this Berth yet; create images with docker import");
+            await DistributionRouter.PullAsync(ctx, fromImage);
+            return;
         }
         if (fromSrc != "-") throw BerthException.Invalid("importing from a URL is not supported: use fromSrc=- with the archive in the body");
         var repo = q.QueryString("repo");
