@@ -44,6 +44,7 @@ public sealed class ImageStore
         _content = content;
         _snapshotter = snapshotter;
         _time = time ?? TimeProvider.System;
+        LoadLayerSizes();
         Load();
     }
 
@@ -71,6 +72,33 @@ public sealed class ImageStore
         using var ms = new MemoryStream();
         s.CopyTo(ms);
         return ms.ToArray();
+    }
+
+    // diff ID → uncompressed size of layers unpacked from compressed blobs (layer-sizes.json; losing it only loses
+    // the figure, until the layer is unpacked again). Guarded by _lock.
+    private Dictionary<string, long> _layerSizes = new(StringComparer.Ordinal);
+
+    private string LayerSizesPath => Path.Combine(Path.GetDirectoryName(_indexPath)!, "layer-sizes.json");
+
+    private void LoadLayerSizes()
+    {
+        try
+        {
+            if (File.Exists(LayerSizesPath))
+                _layerSizes = JsonSerializer.Deserialize(File.ReadAllBytes(LayerSizesPath), ImagesJsonContext.Default.DictionaryStringInt64)
+                    ?? new(StringComparer.Ordinal);
+        }
+        catch (JsonException) { /* recomputed as layers are unpacked */ }
+    }
+
+    private void RecordLayerSize(Digest diffId, long size)
+    {
+        lock (_lock)
+        {
+            if (_layerSizes.TryGetValue(diffId.ToString(), out var known) && known == size) return;
+            _layerSizes[diffId.ToString()] = size;
+            AtomicFile.WriteAllBytes(LayerSizesPath, JsonSerializer.SerializeToUtf8Bytes(_layerSizes, ImagesJsonContext.Default.DictionaryStringInt64), durable: false);
+        }
     }
 
     private void SaveLocked()
@@ -152,7 +180,7 @@ public sealed class ImageStore
             RepoTags = tags,
             RepoDigests = digests,
             Created = img.Config.Created,
-            Size = img.Manifest.Layers.Sum(l => l.Size),
+            Size = UnpackedSizeLocked(img),
             ConfigDigest = img.ConfigDigest,
             ManifestDigest = img.ManifestDigest,
             LayerBlobs = img.Manifest.Layers.Select(l => l.ToDescriptor()).ToList(),
@@ -163,6 +191,23 @@ public sealed class ImageStore
             Architecture = img.Config.Architecture,
             Os = img.Config.Os,
         };
+    }
+
+    /// <summary>
+    /// What `docker images` shows: the layers' uncompressed sizes (as dockerd counts its unpacked layers), known once a
+    /// layer has been unpacked; until then, and for layers stored uncompressed, the blob's size.
+    /// </summary>
+    private long UnpackedSizeLocked(LoadedImage img)
+    {
+        long total = 0;
+        var diffIds = img.Config.RootFs.DiffIds;
+        for (int i = 0; i < img.Manifest.Layers.Count; i++)
+        {
+            var layer = img.Manifest.Layers[i];
+            total += MediaTypes.CompressionOf(layer.MediaType) != LayerCompression.None && i < diffIds.Count
+                && _layerSizes.TryGetValue(diffIds[i], out var unpacked) ? unpacked : layer.Size;
+        }
+        return total;
     }
 
     /// <summary>OCI chain IDs: chain(1) = diffID(1); chain(n) = sha256(chain(n-1) + " " + diffID(n)).</summary>
@@ -731,6 +776,7 @@ public sealed class ImageStore
                 stats = LayerApplier.Apply(tar, dir, mode, ct);
             if (stats.DiffId != diffId)
                 throw BerthException.Invalid($"layer {blob.Digest}: content does not match its diff ID: expected {diffId}, got {stats.DiffId}");
+            RecordLayerSize(diffId, stats.TarSize);
             try
             {
                 await _snapshotter.CommitAsync(chain, key, ct).ConfigureAwait(false);

@@ -19,6 +19,7 @@ internal sealed record ImageIndexEntry
 
 [JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]
 [JsonSerializable(typeof(ImageIndexFile))]
+[JsonSerializable(typeof(Dictionary<string, long>))]
 [JsonSerializable(typeof(List<ArchiveManifestItem>))]
 [JsonSerializable(typeof(Dictionary<string, Dictionary<string, string>>))]
 internal sealed partial class ImagesJsonContext : JsonSerializerContext;

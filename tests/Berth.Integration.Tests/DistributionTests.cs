@@ -43,6 +43,7 @@ public sealed class DistributionTests(DaemonFixture d) : IClassFixture<DaemonFix
         var marker = Unique("m");
         var name = $"{reg.Host}/it/app:1";
         await CommitImageAsync(name, marker);
+        var sizeBefore = (await Ok("image", "inspect", "-f", "{{.Size}}", name)).Stdout.Trim();
 
         var push = await Ok("push", name);
         Assert.Contains("The push refers to repository [" + $"{reg.Host}/it/app]", push.Stdout);
@@ -60,6 +61,8 @@ public sealed class DistributionTests(DaemonFixture d) : IClassFixture<DaemonFix
         Assert.Contains($"Digest: {digest}", pull.Stdout);
         Assert.Contains($"Status: Downloaded newer image for {name}", pull.Stdout);
         Assert.Equal(marker, (await Ok("run", "--rm", name, "cat", "/marker")).Stdout.Trim());
+        // Sizes are of the unpacked layers, as docker shows them, not of the compressed blobs that came over the wire.
+        Assert.Equal(sizeBefore, (await Ok("image", "inspect", "-f", "{{.Size}}", name)).Stdout.Trim());
         // The deletion in the committed layer came through the registry too.
         Assert.NotEqual(0, (await d.DockerAsync("run", "--rm", name, "test", "-e", "/etc/group")).ExitCode);
         Assert.Contains($"{reg.Host}/it/app@{digest}", (await Ok("image", "inspect", "-f", "{{json .RepoDigests}}", name)).Stdout);
