@@ -21,36 +21,8 @@ public sealed class ResolvConfOnConnectTests(DaemonFixture d) : IClassFixture<Da
     public async Task ConnectSwitchesToTheEmbeddedDnsAndTheLastDisconnectSwitchesBack()
     {
         // The test's resolver answers every A query with 10.9.8.7 and records the names it was asked.
-        var addr = IPAddress.Parse($"127.{Random.Shared.Next(100, 250)}.{Random.Shared.Next(1, 250)}.{Random.Shared.Next(1, 250)}");
-        using var udp = new UdpClient(new IPEndPoint(addr, 53));
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(90));
-        var asked = new List<string>();
-        var serve = Task.Run(async () =>
-        {
-            try
-            {
-                while (!cts.IsCancellationRequested)
-                {
-                    var got = await udp.ReceiveAsync(cts.Token);
-                    var q = got.Buffer;
-                    int end = 12;
-                    var labels = new List<string>();
-                    while (end < q.Length && q[end] != 0) { labels.Add(System.Text.Encoding.ASCII.GetString(q, end + 1, q[end])); end += q[end] + 1; }
-                    lock (asked) asked.Add(string.Join('.', labels));
-                    end += 5; // the root label, type and class
-                    var answer = new List<byte>(q[..end]);
-                    answer[2] = 0x81; answer[3] = 0x80; // response, RD, RA, NOERROR
-                    bool typeA = q[end - 3] == 1;
-                    answer[6] = 0; answer[7] = (byte)(typeA ? 1 : 0);
-                    answer[8] = answer[9] = answer[10] = answer[11] = 0;
-                    if (typeA) answer.AddRange(new byte[] { 0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 10, 9, 8, 7 });
-                    await udp.SendAsync(answer.ToArray(), got.RemoteEndPoint, cts.Token);
-                }
-            }
-            catch (OperationCanceledException) { }
-            catch (SocketException) { }
-            catch (ObjectDisposedException) { }
-        });
+        await using var dns = new LoopbackDns();
+        var addr = dns.Address;
         try
         {
             await Ok("network", "create", "rcn1");
@@ -74,8 +46,8 @@ public sealed class ResolvConfOnConnectTests(DaemonFixture d) : IClassFixture<Da
             Assert.Contains("1 packets received", await Ok("exec", "rcc", "ping", "-c", "1", "-W", "2", "rcweb"));
             // ...and other names still reach the container's own server, now as the embedded DNS's upstream.
             Assert.Contains("10.9.8.7", await Ok("exec", "rcc", "nslookup", "-type=a", "thing.berth-test.example"));
-            lock (asked) Assert.Contains("thing.berth-test.example", asked);
-            lock (asked) Assert.DoesNotContain("rcweb", asked);
+            Assert.Contains("thing.berth-test.example", dns.Asked);
+            Assert.DoesNotContain("rcweb", dns.Asked);
 
             // A second user network and leaving one of them: still the embedded DNS.
             await Ok("network", "connect", "rcn2", "rcc");
@@ -98,9 +70,6 @@ public sealed class ResolvConfOnConnectTests(DaemonFixture d) : IClassFixture<Da
         {
             foreach (var c in new[] { "rcc", "rcs", "rcweb" }) await d.DockerAsync("rm", "-f", c);
             foreach (var n in new[] { "rcn1", "rcn2" }) await d.DockerAsync("network", "rm", n);
-            cts.Cancel();
-            udp.Dispose();
-            await serve;
         }
     }
 }

@@ -275,52 +275,22 @@ public sealed class UserNetworkTests(DaemonFixture d) : IClassFixture<DaemonFixt
     public async Task UnknownDottedNamesAreForwardedToTheContainersDnsServers()
     {
         // The test's own resolver on a loopback address of its own: it answers every A query with 10.9.8.7.
-        var addr = IPAddress.Parse($"127.{Random.Shared.Next(100, 250)}.{Random.Shared.Next(1, 250)}.{Random.Shared.Next(1, 250)}");
-        using var udp = new UdpClient(new IPEndPoint(addr, 53));
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        var asked = new List<string>();
-        var serve = Task.Run(async () =>
-        {
-            try
-            {
-                while (!cts.IsCancellationRequested)
-                {
-                    var got = await udp.ReceiveAsync(cts.Token);
-                    var q = got.Buffer;
-                    int end = 12;
-                    var name = new List<string>();
-                    while (end < q.Length && q[end] != 0) { name.Add(System.Text.Encoding.ASCII.GetString(q, end + 1, q[end])); end += q[end] + 1; }
-                    lock (asked) asked.Add(string.Join('.', name));
-                    end += 5; // the root label, type and class
-                    var answer = new List<byte>(q[..end]);
-                    answer[2] = 0x81; answer[3] = 0x80; // response, RD, RA, NOERROR
-                    answer[6] = 0; answer[7] = (byte)(q[end - 3] == 1 ? 1 : 0); // one answer for type A
-                    answer[8] = answer[9] = answer[10] = answer[11] = 0;
-                    if (q[end - 3] == 1) answer.AddRange(new byte[] { 0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 10, 9, 8, 7 });
-                    await udp.SendAsync(answer.ToArray(), got.RemoteEndPoint, cts.Token);
-                }
-            }
-            catch (OperationCanceledException) { }
-            catch (SocketException) { }
-            catch (ObjectDisposedException) { }
-        });
+        await using var dns = new LoopbackDns();
+        var addr = dns.Address;
         try
         {
             await Ok("network", "create", "fwd");
             var r = await Ok("run", "--rm", "--network", "fwd", "--dns", addr.ToString(), "busybox", "nslookup", "-type=a", "thing.berth-test.example", "127.0.0.11");
             Assert.Contains("10.9.8.7", r);
-            lock (asked) Assert.Contains("thing.berth-test.example", asked);
+            Assert.Contains("thing.berth-test.example", dns.Asked);
             // Single-label names nobody has are answered here, never sent upstream.
             var single = await d.DockerAsync("run", "--rm", "--network", "fwd", "--dns", addr.ToString(), "busybox", "nslookup", "-type=a", "nobodyhere", "127.0.0.11");
             Assert.Contains("NXDOMAIN", single.Stdout + single.Stderr);
-            lock (asked) Assert.DoesNotContain("nobodyhere", asked);
+            Assert.DoesNotContain("nobodyhere", dns.Asked);
         }
         finally
         {
             await Remove([], ["fwd"]);
-            cts.Cancel();
-            udp.Dispose();
-            await serve;
         }
     }
 

@@ -107,9 +107,21 @@ internal sealed partial class ContainerService
     private void RefreshResolvConf(ContainerRecord r)
     {
         var path = _paths.ResolvConfFile(r.Id);
-        if (!File.Exists(path)) return;
-        var want = UsesEmbeddedDns(r) ? EmbeddedResolvConf(r) : ResolvConf(r);
-        if (File.ReadAllText(path) != want) File.WriteAllText(path, want);
+        try
+        {
+            if (!File.Exists(path)) return;
+            string embedded = EmbeddedResolvConf(r), hostDerived = ResolvConf(r);
+            var current = File.ReadAllText(path);
+            // A file that is neither of ours was edited in the container: leave it, as dockerd does.
+            if (current != embedded && current != hostDerived) return;
+            var want = UsesEmbeddedDns(r) ? embedded : hostDerived;
+            if (current != want) File.WriteAllText(path, want);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // The connect itself happened and is saved; a resolv.conf that could not be rewritten is not worth failing it.
+            _log.LogWarning("container {Id}: resolv.conf not updated: {Message}", r.Id[..12], e.Message);
+        }
     }
 
     /// <summary>Docker's resolv.conf on a user-defined network: the embedded DNS, with the search and options given.</summary>
