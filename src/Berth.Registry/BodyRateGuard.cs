@@ -10,7 +10,7 @@ namespace Berth.Registry;
 /// two windows, while a client that is slow but steady is never cut off. What the cut-off request had appended is cut
 /// back by <see cref="BlobStore.AppendAsync"/>, so the upload stays resumable at its previous offset.
 /// </summary>
-internal sealed class BodyRateGuard : Stream
+internal sealed class BodyRateGuard : Berth.Core.IO.ReadOnlyStream
 {
     private readonly Stream _inner;
     private readonly HttpContext _ctx;
@@ -66,19 +66,9 @@ internal sealed class BodyRateGuard : Stream
         return n;
     }
 
-    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+    // Kestrel's request body is read asynchronously only.
+    public override int Read(Span<byte> buffer) => throw new NotSupportedException();
 
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-    public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {

@@ -102,26 +102,19 @@ internal static class UserResolver
     }
 
     /// <summary>Reads at most <c>limit</c> bytes of the inner stream, then reports its end.</summary>
-    private sealed class BoundedStream(Stream inner, long limit) : Stream
+    private sealed class BoundedStream(Stream inner, long limit) : Core.IO.ReadOnlyStream
     {
         private long _left = limit;
 
-        public override int Read(byte[] buffer, int offset, int count)
+        public override int Read(Span<byte> buffer)
         {
             if (_left <= 0) return 0;
-            int n = inner.Read(buffer, offset, (int)Math.Min(count, _left));
+            int n = inner.Read(buffer[..(int)Math.Min(buffer.Length, _left)]);
             _left -= n;
             return n;
         }
 
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
+            ValueTask.FromResult(Read(buffer.Span));
     }
 }
