@@ -25,4 +25,7 @@ public sealed record BuildOptions
     public bool Quiet { get; init; }
 
     public string? NetworkMode { get; init; }
+
+    /// <summary>--cache-from: images whose history may stand in for steps the local cache does not have.</summary>
+    public IReadOnlyList<string> CacheFrom { get; init; } = [];
 }

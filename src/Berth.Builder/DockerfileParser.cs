@@ -182,6 +182,15 @@ public static partial class DockerfileParser
             throw new DockerfileException(fileName, line, $"unknown flag: {name}");
         }
 
+        // RUN --mount values are checked here so a bad type or key points at its line; the executor parses them
+        // again after substituting build args.
+        if (keyword == "RUN")
+            foreach (var f in flags.Where(f => f.Key == "mount"))
+            {
+                try { RunMount.Parse(f.Value); }
+                catch (FormatException e) { throw new DockerfileException(fileName, line, $"--mount={f.Value}: {e.Message}"); }
+            }
+
         IReadOnlyList<string>? json = null;
         if (rest.StartsWith('[') && keyword is "RUN" or "CMD" or "ENTRYPOINT" or "SHELL" or "VOLUME" or "COPY" or "ADD")
             json = JsonStringArray.TryParse(rest);

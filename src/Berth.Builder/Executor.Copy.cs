@@ -92,7 +92,7 @@ public sealed partial class Executor
             var checksum = Checksum(sources, from is not null);
             var createdBy = $"/bin/sh -c #(nop) {inst.Keyword} {(from is not null ? "from " + from + " " : "")}{(chown is not null ? "--chown=" + chown + " " : "")}{(chmod is not null ? "--chmod=" + Convert.ToString(chmod.Value, 8) + " " : "")}{(sources.Count == 1 ? "file" : "multi")}:{checksum} in {destAbs} ";
             var key = CacheKey(st.ImageId, createdBy, ConfigHash(st.Config));
-            if (TryCache(run, key) is { } hit)
+            if (await TryCacheAsync(run, st, key, createdBy, st.Config) is { } hit)
             {
                 await run.Out(" ---> Using cache\n");
                 st.ImageId = hit.Id;

@@ -42,6 +42,7 @@ public sealed partial class Executor(IBuildImages images, IBuildContainers conta
         public readonly CancellationToken Ct = ct;
         public readonly Dictionary<string, string?> MetaArgs = new(StringComparer.Ordinal);
         public readonly HashSet<string> UsedArgs = new(StringComparer.Ordinal);
+        public List<BuildImage>? CacheFromImages;
         public List<Stage> Stages = [];
         public int Step;
         public int Steps;
@@ -132,6 +133,10 @@ public sealed partial class Executor(IBuildImages images, IBuildContainers conta
             if (FindStage(run, s.BaseName, s.Index) is { } b) todo.Push(b);
             foreach (var inst in s.Body.Where(i => i.Keyword == "COPY" && i.Flag("from") is not null))
                 if (FindStage(run, inst.Flag("from")!, s.Index) is { } f) todo.Push(f);
+            // RUN --mount=...,from=stage needs that stage too (the value as written; build args are not known yet).
+            foreach (var inst in s.Body.Where(i => i.Keyword == "RUN"))
+                foreach (var (k, v) in inst.Flags)
+                    if (k == "mount" && RunMount.Parse(v).From is { } from && FindStage(run, from, s.Index) is { } ms) todo.Push(ms);
         }
         return needed;
     }
@@ -212,7 +217,7 @@ public sealed partial class Executor(IBuildImages images, IBuildContainers conta
         {
             return inst.Keyword switch
             {
-                "RUN" => RunAsync(run, st, inst),
+                "RUN" => RunAsync(run, stage, st, inst),
                 "COPY" or "ADD" => CopyAsync(run, stage, st, inst),
                 "WORKDIR" => WorkdirAsync(run, st, inst),
                 "ARG" => ArgAsync(run, st, inst),
@@ -473,7 +478,7 @@ public sealed partial class Executor(IBuildImages images, IBuildContainers conta
     {
         var createdBy = "/bin/sh -c #(nop) " + shown;
         var key = CacheKey(st.ImageId, createdBy, ConfigHash(config));
-        if (TryCache(run, key) is { } hit)
+        if (await TryCacheAsync(run, st, key, createdBy, config) is { } hit)
         {
             if (announce) await run.Out(" ---> Using cache\n");
             st.ImageId = hit.Id;
@@ -512,9 +517,9 @@ public sealed partial class Executor(IBuildImages images, IBuildContainers conta
 
     // ---- RUN ----
 
-    private async Task RunAsync(Run run, State st, Instruction inst)
+    private async Task RunAsync(Run run, Stage stage, State st, Instruction inst)
     {
-        if (inst.Flag("mount") is not null) throw run.Error(inst, "RUN --mount is not supported by this builder yet");
+        var mounts = ParseMounts(run, st, inst);
         if (inst.Flag("security") is { } sec && sec != "sandbox") throw run.Error(inst, $"RUN --security={sec} is not supported");
         IReadOnlyList<string> argv;
         var shell = st.Config.Shell ?? DefaultShell;
@@ -530,10 +535,12 @@ public sealed partial class Executor(IBuildImages images, IBuildContainers conta
         var envKeys = env.Select(e => e.Split('=', 2)[0]).ToHashSet(StringComparer.Ordinal);
         var argEnv = st.Args.Where(a => a.Value is not null && !envKeys.Contains(a.Key)).Select(a => $"{a.Key}={a.Value}").ToList();
         foreach (var a in st.Args.Keys) if (run.Options.BuildArgs.ContainsKey(a)) run.UsedArgs.Add(a);
-        var createdBy = (argEnv.Count > 0 ? $"|{argEnv.Count} {string.Join(' ', argEnv)} " : "") + string.Join(' ', argv);
+        // The mounts' specs (not a cache's content) belong to the step, as in BuildKit: in its history and cache key.
+        var createdBy = string.Concat(mounts.Select(m => "--mount=" + m.Canonical() + " "))
+            + (argEnv.Count > 0 ? $"|{argEnv.Count} {string.Join(' ', argEnv)} " : "") + string.Join(' ', argv);
 
         var key = CacheKey(st.ImageId, "RUN", createdBy, ConfigHash(st.Config));
-        if (TryCache(run, key) is { } hit)
+        if (await TryCacheAsync(run, st, key, createdBy, st.Config) is { } hit)
         {
             await run.Out(" ---> Using cache\n");
             st.ImageId = hit.Id;
@@ -542,6 +549,7 @@ public sealed partial class Executor(IBuildImages images, IBuildContainers conta
 
         var image = await EnsureImageAsync(run, st);
         var network = inst.Flag("network") is { } n && n != "default" ? n : run.Options.NetworkMode;
+        await using var prepared = await PrepareMountsAsync(run, stage, inst, mounts);
         await using var c = await containers.CreateAsync(new StepContainerSpec
         {
             ImageId = image,
@@ -550,8 +558,10 @@ public sealed partial class Executor(IBuildImages images, IBuildContainers conta
             User = st.Config.User,
             WorkingDir = st.Config.WorkingDir,
             NetworkMode = network,
+            Mounts = prepared.Mounts,
         }, run.Ct);
         c.Remove = run.Options.Remove || run.Options.ForceRemove;
+        var mountpoints = mounts.Count > 0 ? await MissingMountpointsAsync(c, mounts, run.Ct) : new Mountpoints([], []);
         await run.Out($" ---> Running in {c.Id[..12]}\n");
         var decoder = Encoding.UTF8.GetDecoder();
         int code = await c.RunAsync(async chunk =>
@@ -562,6 +572,7 @@ public sealed partial class Executor(IBuildImages images, IBuildContainers conta
         }, run.Ct);
         if (code != 0)
             throw new BuildFailedException($"The command '{string.Join(' ', argv)}' returned a non-zero code: {code}", code);
+        await RemoveMountpointsAsync(c, mountpoints, run.Ct);
         var img = await c.CommitAsync(st.Config, createdBy, run.Ct);
         cache?.Put(key, img.Id);
         st.ImageId = img.Id;
@@ -579,7 +590,7 @@ public sealed partial class Executor(IBuildImages images, IBuildContainers conta
         var config = st.Config with { WorkingDir = dir };
         var createdBy = "/bin/sh -c #(nop) WORKDIR " + dir;
         var key = CacheKey(st.ImageId, createdBy, ConfigHash(config));
-        if (TryCache(run, key) is { } hit)
+        if (await TryCacheAsync(run, st, key, createdBy, config) is { } hit)
         {
             await run.Out(" ---> Using cache\n");
             (st.ImageId, st.Config) = (hit.Id, config);

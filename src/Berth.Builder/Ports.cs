@@ -16,7 +16,13 @@ public sealed record StepContainerSpec
 
     /// <summary>The build's <c>networkmode</c> (bridge when empty).</summary>
     public string? NetworkMode { get; init; }
+
+    /// <summary>RUN --mount: host directories and tmpfs mounted into the step, outside its layer.</summary>
+    public IReadOnlyList<StepMount> Mounts { get; init; } = [];
 }
+
+/// <summary>A mount of a step container: <c>bind</c> of a host path or <c>tmpfs</c>; never part of the committed layer.</summary>
+public sealed record StepMount(string Type, string? Source, string Target, bool ReadOnly, long TmpfsSize = 0);
 
 /// <summary>Port 1: images. The daemon's image store behind it.</summary>
 public interface IBuildImages
@@ -29,6 +35,12 @@ public interface IBuildImages
     /// history entry, no new layer: what metadata instructions make.
     /// </summary>
     Task<BuildImage> CommitConfigAsync(string? parentId, ContainerConfig config, string createdBy, CancellationToken ct);
+
+    /// <summary>
+    /// --cache-from: an image that is <paramref name="parentId"/> plus the layer (none for an empty-layer entry) and
+    /// history entry number <paramref name="historyIndex"/> of image <paramref name="sourceId"/>, with <paramref name="config"/>.
+    /// </summary>
+    Task<BuildImage> CommitFromHistoryAsync(string? parentId, string sourceId, int historyIndex, ContainerConfig config, CancellationToken ct);
 
     /// <summary>Points <paramref name="reference"/> at the image.</summary>
     void Tag(string imageId, string reference);

@@ -92,7 +92,7 @@ internal sealed class Engine
         ContainerFilesRouter.Map(app, Containers, Path.Combine(_options.DataRoot, "tmp"));
         StatsRouter.Map(app, Containers);
         EventsRouter.Map(app, Containers.Events);
-        BuildRouter.Map(app, _images, Containers, Path.Combine(_options.DataRoot, "tmp"), Path.Combine(_options.DataRoot, "builder"));
+        BuildRouter.Map(app, _images, _content, Containers, Path.Combine(_options.DataRoot, "tmp"), Path.Combine(_options.DataRoot, "builder"));
         DiskUsageRouter.Map(app, _images, _volumes, Containers, () => _network.DefaultBridge.Id, Sizes);
     }
 

@@ -7,7 +7,7 @@ using ImageContainerConfig = Berth.Content.ContainerConfig;
 namespace Berth.Daemon.Build;
 
 /// <summary>The builder's image port: the daemon's image store.</summary>
-internal sealed class BuildImages(ImageStore images) : IBuildImages
+internal sealed class BuildImages(ImageStore images, Content.IContentStore content) : IBuildImages
 {
     public BuildImage? Find(string nameOrId) =>
         images.Resolve(nameOrId) is { } r ? new BuildImage(r.Id, images.GetConfig(r)) : null;
@@ -18,6 +18,25 @@ internal sealed class BuildImages(ImageStore images) : IBuildImages
         var img = await images.CommitAsync(parent, null, new CommitOptions { Config = config, CreatedBy = createdBy }, ct);
         return new BuildImage(img.Id, images.GetConfig(img));
     }
+
+    public async Task<BuildImage> CommitFromHistoryAsync(string? parentId, string sourceId, int historyIndex, ImageContainerConfig config, CancellationToken ct)
+    {
+        var parent = parentId is null ? null : images.Resolve(parentId) ?? throw Core.BerthException.NotFound($"No such image: {parentId}");
+        var source = images.Resolve(sourceId) ?? throw Core.BerthException.NotFound($"No such image: {sourceId}");
+        var h = source.History[historyIndex];
+        var options = new CommitOptions { Config = config, CreatedBy = h.CreatedBy ?? "", Author = h.Author, Comment = h.Comment };
+        if (h.EmptyLayer == true)
+            return Wrap(await images.CommitAsync(parent, null, options, ct));
+        int layer = source.History.Take(historyIndex).Count(e => e.EmptyLayer != true);
+        // The layer blob as stored (a built image's is a plain tar, a pulled one's compressed): committed as a plain tar.
+        await using var blob = content.OpenRead(source.LayerBlobs[layer].Digest);
+        await using var tar = Content.Compression.Decompress(blob, leaveOpen: true);
+        var img = await images.CommitAsync(parent, tar, options, ct);
+        if (img.Layers[^1] != source.Layers[layer]) throw new BuildFailedException($"cache-from image {sourceId}: layer {layer} does not match its diff ID");
+        return Wrap(img);
+    }
+
+    private BuildImage Wrap(ImageRecord img) => new(img.Id, images.GetConfig(img));
 
     public void Tag(string imageId, string reference) => images.Tag(imageId, reference);
 }
@@ -35,7 +54,18 @@ internal sealed class BuildContainers(ContainerService containers, ContainerFile
             Env = spec.Env,
             User = spec.User,
             WorkingDir = spec.WorkingDir,
-            HostConfig = new Api.HostConfig { NetworkMode = string.IsNullOrEmpty(spec.NetworkMode) || spec.NetworkMode == "default" ? "bridge" : spec.NetworkMode },
+            HostConfig = new Api.HostConfig
+            {
+                NetworkMode = string.IsNullOrEmpty(spec.NetworkMode) || spec.NetworkMode == "default" ? "bridge" : spec.NetworkMode,
+                Mounts = spec.Mounts.Count == 0 ? null : [.. spec.Mounts.Select(m => new Api.MountSpec
+                {
+                    Type = m.Type,
+                    Source = m.Source,
+                    Target = m.Target,
+                    ReadOnly = m.ReadOnly,
+                    TmpfsOptions = m.TmpfsSize > 0 ? new Api.TmpfsOptions { SizeBytes = m.TmpfsSize } : null,
+                })],
+            },
         }, null, ct);
         return new StepContainer(containers, files, spoolDir, created.Id, spec.ImageId);
     }

@@ -17,10 +17,13 @@ namespace Berth.Daemon.Routers;
 /// </summary>
 internal static class BuildRouter
 {
-    public static void Map(WebApplication app, ImageStore images, ContainerService containers, string spoolDir, string builderDir)
+    public static void Map(WebApplication app, ImageStore images, Content.IContentStore content, ContainerService containers, string spoolDir, string builderDir)
     {
         var cache = new FileBuildCache(Path.Combine(builderDir, "cache"));
-        var executor = new Executor(new BuildImages(images), new BuildContainers(containers, new ContainerFiles(containers, spoolDir), spoolDir), cache);
+        var executor = new Executor(new BuildImages(images, content), new BuildContainers(containers, new ContainerFiles(containers, spoolDir), spoolDir), cache)
+        {
+            CacheMountRoot = Path.Combine(builderDir, "cache-mounts"),
+        };
         app.MapPost("/build", (HttpContext ctx) => BuildAsync(ctx, executor, images, containers, spoolDir));
         // /build/prune is served with the other prunes (DiskUsageRouter); the cache does not prune yet.
     }
@@ -45,6 +48,7 @@ internal static class BuildRouter
             Target = q.QueryString("target"),
             Quiet = q.QueryBool("q"),
             NetworkMode = q.QueryString("networkmode"),
+            CacheFrom = JsonList(q.QueryString("cachefrom"), "cachefrom"),
         };
 
         ctx.Response.StatusCode = 200;
@@ -65,14 +69,21 @@ internal static class BuildRouter
                 context = await Task.Run(() => BuildContext.Extract(archive, dir, ct), ct);
             var text = context.ReadText(options.Dockerfile)
                 ?? throw new BuildFailedException($"Cannot locate specified Dockerfile: {options.Dockerfile}");
+            // As dockerd: the Dockerfile and .dockerignore always arrive (the client filtered the rest), and go now,
+            // once read, when .dockerignore excludes them (the CLI excludes a -f from outside the context that way).
             if (context.ReadText(".dockerignore") is { } ignore)
-                context.ApplyIgnore(DockerIgnore.Parse(ignore), new HashSet<string>(StringComparer.Ordinal) { options.Dockerfile.TrimStart('.', '/'), ".dockerignore" });
+                context.ApplyIgnore(DockerIgnore.Parse(ignore), new HashSet<string>(StringComparer.Ordinal));
             var file = DockerfileParser.Parse(text, Path.GetFileName(options.Dockerfile));
             var id = await executor.BuildAsync(context, file, options, s => Send(new JsonMessage { Stream = s }), ct);
             foreach (var t in tags) images.Tag(id, t);
             using (var aux = JsonDocument.Parse($"{{\"ID\":\"{id}\"}}"))
                 await Send(new JsonMessage { Aux = aux.RootElement.Clone() });
-            if (!options.Quiet)
+            if (options.Quiet)
+            {
+                // What `docker build -q` prints: the image ID alone.
+                await Send(new JsonMessage { Stream = $"{id}\n" });
+            }
+            else
             {
                 await Send(new JsonMessage { Stream = $"Successfully built {Executor.Short(id)}\n" });
                 foreach (var t in tags)
@@ -94,6 +105,28 @@ internal static class BuildRouter
             context?.Dispose();
             if (context is null && Directory.Exists(dir)) { try { Directory.Delete(dir, true); } catch (IOException) { } }
             File.Delete(spool);
+        }
+    }
+
+    /// <summary>A JSON array of strings (<c>cachefrom</c>), as the docker CLI sends it.</summary>
+    private static List<string> JsonList(string? json, string what)
+    {
+        if (string.IsNullOrEmpty(json)) return [];
+        try
+        {
+            using var doc = JsonDocument.Parse(json);
+            if (doc.RootElement.ValueKind != JsonValueKind.Array) throw BerthException.Invalid($"invalid {what}: not a JSON array");
+            var list = new List<string>();
+            foreach (var e in doc.RootElement.EnumerateArray())
+            {
+                if (e.ValueKind != JsonValueKind.String) throw BerthException.Invalid($"invalid {what}: not an array of strings");
+                if (e.GetString() is { Length: > 0 } s) list.Add(s);
+            }
+            return list;
+        }
+        catch (JsonException e)
+        {
+            throw BerthException.Invalid($"invalid {what}: {e.Message}");
         }
     }
 

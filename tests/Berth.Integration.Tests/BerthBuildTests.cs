@@ -1,0 +1,140 @@
+namespace Berth.Integration.Tests;
+
+/// <summary>`berth build` against berthd: a context directory tarred by the CLI, stdin contexts, -q, failures.</summary>
+public sealed class BerthBuildTests(DaemonFixture d) : IClassFixture<DaemonFixture>
+{
+    // The multi-stage Dockerfile of BuildTests.MultiStageCopiesFromAStageAndStopsAtTarget.
+    private const string MultiStage = """
+        ARG WHO=stage
+        FROM busybox AS builder
+        ARG WHO
+        RUN mkdir /out && echo "built by $WHO" > /out/result
+        FROM busybox AS unused
+        RUN exit 3
+        FROM busybox AS final
+        COPY --from=builder /out/result /result
+        LABEL kind=final
+        CMD ["cat", "/result"]
+        FROM final AS extra
+        RUN exit 4
+        """;
+
+    private string NewContext(params (string Name, string Content)[] files)
+    {
+        var dir = Path.Combine(d.Root, "bctx-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(dir);
+        foreach (var (name, content) in files)
+        {
+            var p = Path.Combine(dir, name);
+            Directory.CreateDirectory(Path.GetDirectoryName(p)!);
+            File.WriteAllText(p, content);
+        }
+        return dir;
+    }
+
+    private string Berth => Path.Combine(d.Out, "berth");
+
+    private static string ShortId(string output) =>
+        output.Split('\n').Single(l => l.StartsWith("Successfully built ", StringComparison.Ordinal))["Successfully built ".Length..].Trim();
+
+    private static string[] Lines(string output, string prefix) =>
+        output.Split('\n').Where(l => l.StartsWith(prefix, StringComparison.Ordinal)).ToArray();
+
+    [Fact]
+    public async Task BuildsTheMultiStageFileAndASecondBuildIsAllCache()
+    {
+        var tag = "bbt-multi-" + d.Tag;
+        var dir = NewContext(("Dockerfile", MultiStage));
+        var b = await d.BerthAsync("build", "--target", "final", "--build-arg", "WHO=test", "-t", tag, dir);
+        Assert.True(b.ExitCode == 0, b.ToString() + d.DaemonLog);
+        Assert.Contains("Sending build context to Docker daemon", b.Stdout);
+        Assert.Contains(" : FROM busybox AS builder", b.Stdout);
+        Assert.Contains(" ---> Running in ", b.Stdout);
+        Assert.DoesNotContain("exit 4", b.Stdout);
+        Assert.Contains($"Successfully tagged {tag}:latest", b.Stdout);
+
+        var r = await d.DockerAsync("run", "--rm", "--network", "none", tag);
+        Assert.True(r.ExitCode == 0, r.ToString() + "\nbuild: " + b.Stdout);
+        Assert.Equal("built by test\n", r.Stdout);
+        var label = await d.DockerAsync("inspect", "--format", "{{.Config.Labels.kind}}", tag);
+        Assert.Equal("final", label.Stdout.Trim());
+
+        var again = await d.BerthAsync("build", "--target", "final", "--build-arg", "WHO=test", "-t", tag, dir);
+        Assert.True(again.ExitCode == 0, again.ToString());
+        Assert.DoesNotContain("Running in", again.Stdout);
+        // Every step that is not a FROM is answered from the cache.
+        var steps = Lines(again.Stdout, "Step ").Where(l => !l.Contains(" : FROM ", StringComparison.Ordinal)).ToArray();
+        Assert.NotEmpty(steps);
+        Assert.Equal(steps.Length, Lines(again.Stdout, " ---> Using cache").Length);
+        Assert.Equal(ShortId(b.Stdout), ShortId(again.Stdout));
+    }
+
+    [Fact]
+    public async Task QuietPrintsOnlyTheImageId()
+    {
+        var tag = "bbt-quiet-" + d.Tag;
+        var dir = NewContext(("Dockerfile", "FROM busybox\nCOPY a.txt /a.txt\nCMD [\"cat\", \"/a.txt\"]\n"), ("a.txt", "quiet\n"));
+        var b = await d.BerthAsync("build", "-q", "-t", tag, dir);
+        Assert.True(b.ExitCode == 0, b.ToString() + d.DaemonLog);
+        var id = await d.DockerAsync("inspect", "--format", "{{.Id}}", tag);
+        Assert.StartsWith("sha256:", id.Stdout.Trim());
+        Assert.Equal(id.Stdout, b.Stdout);
+        Assert.Equal("", b.Stderr);
+        // The real CLI's -q prints what the daemon streams: the ID alone.
+        var docker = await d.ShellAsync($"cd {dir} && DOCKER_BUILDKIT=0 /usr/local/bin/docker build -q . 2>/dev/null");
+        Assert.Equal(0, docker.ExitCode);
+        Assert.Equal(id.Stdout.Trim(), docker.Stdout.Trim());
+    }
+
+    [Fact]
+    public async Task ContextTarOrDockerfileFromStdin()
+    {
+        var dir = NewContext(("Dockerfile", "FROM busybox\nCOPY a.txt /a.txt\nCMD [\"cat\", \"/a.txt\"]\n"), ("a.txt", "from stdin\n"));
+        foreach (var (flags, tag) in new[] { ("-cf", "bbt-tar-" + d.Tag), ("-czf", "bbt-tgz-" + d.Tag) })
+        {
+            var b = await d.ShellAsync($"tar -C {dir} {flags} - . | {Berth} build -t {tag} -");
+            Assert.True(b.ExitCode == 0, b.ToString() + d.DaemonLog);
+            var r = await d.DockerAsync("run", "--rm", "--network", "none", tag);
+            Assert.Equal("from stdin\n", r.Stdout);
+        }
+
+        var df = await d.BerthStdinAsync("FROM busybox\nCMD [\"echo\", \"dockerfile on stdin\"]\n", "build", "-t", "bbt-df-" + d.Tag, "-");
+        Assert.True(df.ExitCode == 0, df.ToString() + d.DaemonLog);
+        var run = await d.DockerAsync("run", "--rm", "--network", "none", "bbt-df-" + d.Tag);
+        Assert.Equal("dockerfile on stdin\n", run.Stdout);
+    }
+
+    [Fact]
+    public async Task FailingRunFailsWithItsMessageLikeDocker()
+    {
+        var dir = NewContext(("Dockerfile", "FROM busybox\nRUN echo about to fail && exit 3\n"));
+        var b = await d.BerthAsync("build", "-t", "bbt-fail-" + d.Tag, dir);
+        Assert.NotEqual(0, b.ExitCode);
+        Assert.Contains("about to fail", b.Stdout);
+        Assert.Contains("The command '/bin/sh -c echo about to fail && exit 3' returned a non-zero code: 3", b.Stderr);
+        // The same exit status as the real docker CLI's legacy build.
+        var docker = await d.ShellAsync($"cd {dir} && DOCKER_BUILDKIT=0 /usr/local/bin/docker build . >/dev/null 2>&1");
+        Assert.Equal(docker.ExitCode, b.ExitCode);
+        var ps = await d.DockerAsync("ps", "-aq");
+        Assert.Equal("", ps.Stdout.Trim());
+    }
+
+    [Fact]
+    public async Task DockerignoreKeepsTheSecretOutAndAnOutsideDockerfileWorks()
+    {
+        var tag = "bbt-ign-" + d.Tag;
+        var dir = NewContext(
+            (".dockerignore", "secret.txt\n"),
+            ("secret.txt", "password"),
+            ("keep.txt", "ok"));
+        var outside = Path.Combine(d.Root, "bbt-" + Guid.NewGuid().ToString("N")[..8] + ".Dockerfile");
+        File.WriteAllText(outside, "FROM busybox\nCOPY . /ctx/\nCMD [\"ls\", \"-a\", \"/ctx\"]\n");
+        var b = await d.BerthAsync("build", "-f", outside, "-t", tag, dir);
+        Assert.True(b.ExitCode == 0, b.ToString() + d.DaemonLog);
+        var r = await d.DockerAsync("run", "--rm", "--network", "none", tag);
+        Assert.Contains("keep.txt", r.Stdout);
+        Assert.DoesNotContain("secret.txt", r.Stdout);
+        // The Dockerfile sent from outside the context is not part of it (the CLI lists it in .dockerignore).
+        Assert.DoesNotContain(".dockerfile.", r.Stdout);
+    }
+}
