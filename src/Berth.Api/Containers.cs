@@ -206,6 +206,7 @@ public sealed record ContainerState
     public string Error { get; init; } = "";
     public string StartedAt { get; init; } = "0001-01-01T00:00:00Z";
     public string FinishedAt { get; init; } = "0001-01-01T00:00:00Z";
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public Health? Health { get; init; }
 }
 
 public sealed record MountPoint
@@ -337,6 +338,7 @@ public sealed record ContainerSummary
     public ContainerSummaryHostConfig HostConfig { get; init; } = new();
     public ContainerSummaryNetworkSettings NetworkSettings { get; init; } = new();
     public IReadOnlyList<MountPoint> Mounts { get; init; } = [];
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public ContainerSummaryHealth? Health { get; init; }
 }
 
 public sealed record ContainerWaitExitError

@@ -63,6 +63,10 @@ internal sealed record RunOptions(ContainerCreateRequest Request, string? Name, 
         {
             AddKeyValue(labels, l);
         }
+        if (args.Get("health-on-failure") is { } onFailure)
+        {
+            labels["berth.health-on-failure"] = onFailure; // the daemon validates it (400 on a bad value)
+        }
 
         var binds = new List<string>();
         var volumes = new Dictionary<string, EmptyObject>(StringComparer.Ordinal);
@@ -232,11 +236,68 @@ internal sealed record RunOptions(ContainerCreateRequest Request, string? Name, 
             ExposedPorts = exposed.Count > 0 ? exposed : null,
             StopSignal = args.Get("stop-signal"),
             StopTimeout = stopTimeout,
+            Healthcheck = ParseHealthcheck(args),
             MacAddress = args.Get("mac-address"),
             HostConfig = hostConfig,
             NetworkingConfig = networking,
         };
         return new RunOptions(request, args.Get("name"), args.Get("platform"), args.Get("cidfile"));
+    }
+
+    // docker's opts/parse.go: --no-healthcheck is Test ["NONE"]; any --health-* builds a config (CMD-SHELL for --health-cmd).
+    private static HealthConfig? ParseHealthcheck(ParsedArgs args)
+    {
+        long Duration(string flag)
+        {
+            if (args.Get(flag) is not { } v)
+            {
+                return 0;
+            }
+            var negative = v.StartsWith('-');
+            var text = negative ? v[1..] : v;
+            if (text != "0" && !Units.TryParseGoDuration(text, out _))
+            {
+                throw new UsageException($"invalid argument \"{v}\" for \"--{flag}\" flag: time: invalid duration \"{v}\"", args.Command);
+            }
+            var ticks = text == "0" ? 0 : (Units.TryParseGoDuration(text, out var d) ? d.Ticks : 0);
+            if (negative && ticks != 0)
+            {
+                throw new ExitException(125, $"{App.Name}: --{flag} cannot be negative");
+            }
+            return ticks * 100;
+        }
+        var cmd = args.Get("health-cmd") ?? "";
+        var interval = Duration("health-interval");
+        var timeout = Duration("health-timeout");
+        var startPeriod = Duration("health-start-period");
+        var startInterval = Duration("health-start-interval");
+        var retries = args.IsSet("health-retries") ? args.GetInt("health-retries") ?? 0 : 0;
+        var any = cmd.Length > 0 || interval != 0 || timeout != 0 || startPeriod != 0 || startInterval != 0 || retries != 0;
+        if (args.GetBool("no-healthcheck"))
+        {
+            if (any)
+            {
+                throw new ExitException(125, $"{App.Name}: --no-healthcheck conflicts with --health-* options");
+            }
+            return new HealthConfig { Test = ["NONE"] };
+        }
+        if (!any)
+        {
+            return null;
+        }
+        if (retries < 0)
+        {
+            throw new ExitException(125, $"{App.Name}: --health-retries cannot be negative");
+        }
+        return new HealthConfig
+        {
+            Test = cmd.Length > 0 ? ["CMD-SHELL", cmd] : null,
+            Interval = interval,
+            Timeout = timeout,
+            Retries = retries,
+            StartPeriod = startPeriod,
+            StartInterval = startInterval,
+        };
     }
 
     private static List<string>? NullIfEmpty(IReadOnlyList<string> list) => list.Count > 0 ? list.ToList() : null;

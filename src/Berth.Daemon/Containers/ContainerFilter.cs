@@ -15,6 +15,10 @@ internal static class ContainerFilter
                 throw BerthException.Invalid($"invalid filter 'status={s}'");
         DateTimeOffset? before = f.Get("before").Select(x => svc.Get(x).Record.Created).Cast<DateTimeOffset?>().FirstOrDefault();
         DateTimeOffset? since = f.Get("since").Select(x => svc.Get(x).Record.Created).Cast<DateTimeOffset?>().FirstOrDefault();
+        var health = f.Get("health");
+        foreach (var h in health)
+            if (h is not (HealthRules.Starting or HealthRules.Healthy or HealthRules.Unhealthy or HealthRules.None))
+                throw BerthException.Invalid($"Unrecognized filter value for health: {h}");
         var exited = f.Get("exited").Select(x => int.TryParse(x, out var n) ? n : throw BerthException.Invalid($"invalid filter 'exited={x}'")).ToList();
         var ancestors = f.Get("ancestor");
         var publish = f.Has("publish") ? ContainerPortFilters.Parse("publish", f.Get("publish")) : null;
@@ -26,6 +30,7 @@ internal static class ContainerFilter
             if (!all && statuses.Count == 0 && exited.Count == 0 && !r.IsRunning && r.Status != ContainerStatus.Restarting) continue;
             if (statuses.Count > 0 && !statuses.Contains(status)) continue;
             if (exited.Count > 0 && (r.Status != ContainerStatus.Exited || !r.HasBeenStarted || !exited.Contains(r.ExitCode))) continue;
+            if (health.Count > 0 && !health.Contains(r.Health?.Status ?? HealthRules.None)) continue;
             if (f.Has("id") && !f.Get("id").Any(x => r.Id.StartsWith(x, StringComparison.Ordinal))) continue;
             if (f.Has("name") && !f.Get("name").Any(x => System.Text.RegularExpressions.Regex.IsMatch(r.Name, x))) continue;
             if (!LabelsMatch(r.Config.Labels, f.Get("label"))) continue;

@@ -178,6 +178,7 @@ internal sealed partial class ContainerService
             foreach (var e in AllEndpoints(c.Record)) Events.Network("connect", e.NetworkId, e.Network, DriverOf(e), id);
             Events.Container("start", c.Record);
             _ = MonitorAsync(c, shim);
+            StartHealthMonitor(c, shim, restored: false);
         }
         catch (Exception e)
         {
@@ -329,6 +330,7 @@ internal sealed partial class ContainerService
         ContainerRecord r;
         try
         {
+            await StopHealthMonitorAsync(c.Id); // no probe runs past the exit (a start under way registered its monitor)
             var shim = c.Shim;
             c.Shim = null;
             // runc's own clean-up finishes in the shim meanwhile; only a next start of this container waits for it.
@@ -528,6 +530,16 @@ internal sealed partial class ContainerService
             }
         }
         await c.Operation.WaitAsync(ct);
+        if (c.Record.IsRunning && !c.Removed.Task.IsCompleted)
+        {
+            // Started again while this removal waited for the lock (a health-on-failure restart, a concurrent start):
+            // removing it now would orphan the new run, so it is stopped first, like any running one.
+            c.Operation.Release();
+            if (!force)
+                throw BerthException.Conflict($"cannot remove container \"{r.Name}\": container is running: stop the container before removing or force remove");
+            await RemoveAsync(c.Id, force, removeVolumes, ct);
+            return;
+        }
         try
         {
             if (c.Removed.Task.IsCompleted) return;
@@ -636,6 +648,7 @@ internal sealed partial class ContainerService
         {
             _log.LogInformation("re-adopted running container {Id}", c.Id[..12]);
             _ = MonitorAsync(c, shim);
+            StartHealthMonitor(c, shim, restored: true);
         }
         foreach (var (c, st) in exited)
         {
@@ -649,6 +662,7 @@ internal sealed partial class ContainerService
     public async Task ShutdownAsync()
     {
         _shutdown.Cancel();
+        await StopAllHealthMonitorsAsync(); // probes under way are killed; live restore starts the monitors again
         // Shims of exited containers are finishing runc's clean-up; let them, so none is left behind (bounded).
         try { await Task.WhenAll(_byId.Values.Select(c => c.PreviousShimGone)).WaitAsync(TimeSpan.FromSeconds(10)); }
         catch (TimeoutException) { _log.LogWarning("some shims were still cleaning up at shutdown"); }

@@ -60,6 +60,8 @@ public sealed record ContainerRecord
     public DateTimeOffset? FinishedAt { get; init; }
     public int RestartCount { get; init; }
     public bool HasBeenStarted { get; init; }
+    /// <summary>The healthcheck's state; null while the container never ran one.</summary>
+    public Health? Health { get; init; }
 
     /// <summary>Stopped by the user (stop/kill via API): restart policies other than "always" leave it down.</summary>
     public bool ManuallyStopped { get; init; }

@@ -96,6 +96,7 @@ internal sealed partial class ContainerService
         var image = _images.Resolve(req.Image) ?? throw BerthException.NotFound($"No such image: {ImageReferenceDisplay(req.Image)}");
         var imageConfig = _images.GetConfig(image).Config;
         var config = ContainerValidation.Merge(req.ToConfig(), imageConfig);
+        HealthRules.Validate(config.Healthcheck, config.Labels);
         ContainerPorts.Validate(host, config, warnings);
         var argv = new List<string>();
         argv.AddRange(config.Entrypoint ?? []);

@@ -109,6 +109,7 @@ internal static class ContainerValidation
             Volumes = volumes.Count > 0 ? volumes : null,
             Labels = labels,
             StopSignal = string.IsNullOrEmpty(c.StopSignal) ? image.StopSignal : c.StopSignal,
+            Healthcheck = HealthRules.Merge(c.Healthcheck, image.Healthcheck),
             OnBuild = null,
         };
     }

@@ -18,7 +18,7 @@ internal static class ContainerViews
 
     public static string StatusText(ContainerRecord r, DateTimeOffset now) => r.Status switch
     {
-        ContainerStatus.Running => $"Up {HumanTime.Duration(now - (r.StartedAt ?? now))}",
+        ContainerStatus.Running => $"Up {HumanTime.Duration(now - (r.StartedAt ?? now))}{HealthRules.StatusSuffix(r.Health)}",
         ContainerStatus.Paused => $"Up {HumanTime.Duration(now - (r.StartedAt ?? now))} (Paused)",
         ContainerStatus.Restarting => $"Restarting ({r.ExitCode}) {HumanTime.Duration(now - (r.FinishedAt ?? now))} ago",
         ContainerStatus.Exited when r.HasBeenStarted => $"Exited ({r.ExitCode}) {HumanTime.Duration(now - (r.FinishedAt ?? now))} ago",
@@ -99,6 +99,7 @@ internal static class ContainerViews
                 Error = r.Error,
                 StartedAt = HumanTime.Rfc3339(r.StartedAt),
                 FinishedAt = HumanTime.Rfc3339(r.FinishedAt),
+                Health = r.Health,
             },
             Image = r.ImageId,
             ResolvConfPath = paths.ResolvConfFile(r.Id),
@@ -150,6 +151,11 @@ internal static class ContainerViews
             HostConfig = new ContainerSummaryHostConfig { NetworkMode = r.HostConfig.NetworkMode ?? "bridge" },
             NetworkSettings = new ContainerSummaryNetworkSettings { Networks = Networks(r, bridgeNetworkId) },
             Mounts = MountPoints(r),
+            Health = new ContainerSummaryHealth
+            {
+                Status = r.Status == ContainerStatus.Running && r.Health is { } h ? h.Status : HealthRules.None,
+                FailingStreak = r.Status == ContainerStatus.Running ? r.Health?.FailingStreak ?? 0 : 0,
+            },
         };
     }
 }
