@@ -3,39 +3,13 @@ namespace Berth.Integration.Tests;
 /// <summary>`berth build` against berthd: a context directory tarred by the CLI, stdin contexts, -q, failures.</summary>
 public sealed class BerthBuildTests(DaemonFixture d) : IClassFixture<DaemonFixture>
 {
-    // The multi-stage Dockerfile of BuildTests.MultiStageCopiesFromAStageAndStopsAtTarget.
-    private const string MultiStage = """
-        ARG WHO=stage
-        FROM busybox AS builder
-        ARG WHO
-        RUN mkdir /out && echo "built by $WHO" > /out/result
-        FROM busybox AS unused
-        RUN exit 3
-        FROM busybox AS final
-        COPY --from=builder /out/result /result
-        LABEL kind=final
-        CMD ["cat", "/result"]
-        FROM final AS extra
-        RUN exit 4
-        """;
+    private const string MultiStage = BuildSupport.MultiStage;
 
-    private string NewContext(params (string Name, string Content)[] files)
-    {
-        var dir = Path.Combine(d.Root, "bctx-" + Guid.NewGuid().ToString("N")[..8]);
-        Directory.CreateDirectory(dir);
-        foreach (var (name, content) in files)
-        {
-            var p = Path.Combine(dir, name);
-            Directory.CreateDirectory(Path.GetDirectoryName(p)!);
-            File.WriteAllText(p, content);
-        }
-        return dir;
-    }
+    private string NewContext(params (string Name, string Content)[] files) => d.NewContext(files);
 
     private string Berth => Path.Combine(d.Out, "berth");
 
-    private static string ShortId(string output) =>
-        output.Split('\n').Single(l => l.StartsWith("Successfully built ", StringComparison.Ordinal))["Successfully built ".Length..].Trim();
+    private static string ShortId(string output) => BuildSupport.ShortId(output);
 
     private static string[] Lines(string output, string prefix) =>
         output.Split('\n').Where(l => l.StartsWith(prefix, StringComparison.Ordinal)).ToArray();

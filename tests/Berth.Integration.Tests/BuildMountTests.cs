@@ -6,21 +6,9 @@ namespace Berth.Integration.Tests;
 /// </summary>
 public sealed class BuildMountTests(DaemonFixture d) : IClassFixture<DaemonFixture>
 {
-    private string NewContext(params (string Name, string Content)[] files)
-    {
-        var dir = Path.Combine(d.Root, "ctx-" + Guid.NewGuid().ToString("N")[..8]);
-        Directory.CreateDirectory(dir);
-        foreach (var (name, content) in files)
-        {
-            var p = Path.Combine(dir, name);
-            Directory.CreateDirectory(Path.GetDirectoryName(p)!);
-            File.WriteAllText(p, content);
-        }
-        return dir;
-    }
+    private string NewContext(params (string Name, string Content)[] files) => d.NewContext(files);
 
-    private Task<CommandResult> BuildAsync(string dir, params string[] args) =>
-        d.ShellAsync($"cd {dir} && DOCKER_BUILDKIT=0 DOCKER_HOST={d.DockerHost} DOCKER_CONFIG={d.Root}/docker-config /usr/local/bin/docker build {string.Join(' ', args)} . 2>&1");
+    private Task<CommandResult> BuildAsync(string dir, params string[] args) => d.DockerBuildAsync(dir, args);
 
     private Task<CommandResult> RunInAsync(string image, string script) =>
         d.DockerAsync("run", "--rm", "--network", "none", image, "sh", "-c", script);

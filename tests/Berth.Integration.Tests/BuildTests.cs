@@ -3,21 +3,9 @@ namespace Berth.Integration.Tests;
 /// <summary>The builder: the real <c>docker build</c> (legacy protocol, DOCKER_BUILDKIT=0) against berthd.</summary>
 public sealed class BuildTests(DaemonFixture d) : IClassFixture<DaemonFixture>
 {
-    private string NewContext(params (string Name, string Content)[] files)
-    {
-        var dir = Path.Combine(d.Root, "ctx-" + Guid.NewGuid().ToString("N")[..8]);
-        Directory.CreateDirectory(dir);
-        foreach (var (name, content) in files)
-        {
-            var p = Path.Combine(dir, name);
-            Directory.CreateDirectory(Path.GetDirectoryName(p)!);
-            File.WriteAllText(p, content);
-        }
-        return dir;
-    }
+    private string NewContext(params (string Name, string Content)[] files) => d.NewContext(files);
 
-    private Task<CommandResult> BuildAsync(string dir, params string[] args) =>
-        d.ShellAsync($"cd {dir} && DOCKER_BUILDKIT=0 DOCKER_HOST={d.DockerHost} DOCKER_CONFIG={d.Root}/docker-config /usr/local/bin/docker build {string.Join(' ', args)} . 2>&1");
+    private Task<CommandResult> BuildAsync(string dir, params string[] args) => d.DockerBuildAsync(dir, args);
 
     [Fact]
     public async Task BuildsRunsCopiesAndKeepsDeletions()
@@ -58,27 +46,13 @@ public sealed class BuildTests(DaemonFixture d) : IClassFixture<DaemonFixture>
         Assert.Equal(ShortId(b.Stdout), ShortId(again.Stdout));
     }
 
-    private static string ShortId(string output) =>
-        output.Split('\n').Single(l => l.StartsWith("Successfully built ", StringComparison.Ordinal))["Successfully built ".Length..].Trim();
+    private static string ShortId(string output) => BuildSupport.ShortId(output);
 
     [Fact]
     public async Task MultiStageCopiesFromAStageAndStopsAtTarget()
     {
         var tag = "bt-multi-" + d.Tag;
-        var dir = NewContext(("Dockerfile", """
-            ARG WHO=stage
-            FROM busybox AS builder
-            ARG WHO
-            RUN mkdir /out && echo "built by $WHO" > /out/result
-            FROM busybox AS unused
-            RUN exit 3
-            FROM busybox AS final
-            COPY --from=builder /out/result /result
-            LABEL kind=final
-            CMD ["cat", "/result"]
-            FROM final AS extra
-            RUN exit 4
-            """));
+        var dir = NewContext(("Dockerfile", BuildSupport.MultiStage));
         var b = await BuildAsync(dir, "--target", "final", "--build-arg", "WHO=test", "-t", tag);
         Assert.True(b.ExitCode == 0, b.ToString() + d.DaemonLog);
         Assert.DoesNotContain("exit 3", b.Stdout);

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Berth.Api;
 using Berth.Core;
 using Berth.Daemon.Containers;
@@ -133,16 +132,7 @@ internal static class ImagesRouter
         var events = ctx.RequestServices.GetRequiredService<EventBus>();
         events.Image("import", img.Id, img.Id, img.Labels);
         if (reference is not null) ImageEvents.Tagged(events, img, reference);
-        // Only the status field, as dockerd writes it: clients test for the presence of "error"/"errorDetail" keys,
-        // and the JsonMessage record would write them as nulls.
-        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
-        using (var w = new Utf8JsonWriter(buffer))
-        {
-            w.WriteStartObject();
-            w.WriteString("status", img.Id);
-            w.WriteEndObject();
-        }
-        await ctx.Response.Body.WriteAsync(buffer.WrittenMemory, ctx.RequestAborted);
-        await ctx.Response.Body.WriteAsync("\r\n"u8.ToArray(), ctx.RequestAborted);
+        // Only the status field, as dockerd writes it (JsonMessage leaves out what is not set).
+        await new JsonMessageStream(ctx).SendAsync(new JsonMessage { Status = img.Id }, ctx.RequestAborted);
     }
 }
