@@ -13,6 +13,7 @@ namespace Berth.Api;
 [JsonSerializable(typeof(IdResponse))]
 [JsonSerializable(typeof(JsonMessage))]
 [JsonSerializable(typeof(AuthConfig))]
+[JsonSerializable(typeof(Dictionary<string, AuthConfig>))]
 [JsonSerializable(typeof(AuthResponse))]
 [JsonSerializable(typeof(PruneReport))]
 [JsonSerializable(typeof(ContainerCreateRequest))]

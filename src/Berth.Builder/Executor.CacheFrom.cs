@@ -9,7 +9,8 @@ public sealed partial class Executor
     /// cache-from image (S) stands in for the step when the parent's history and layers are a prefix of S's, and
     /// S's next history entry was made by the same instruction (<paramref name="createdBy"/>, which carries the
     /// copied files' checksums, the build args and the mounts); when that entry is S's last, S's config must also
-    /// be the step's. The step's image is then the parent plus S's layer for that entry.
+    /// be the step's, and S is the step's image. Otherwise the step's image is the parent plus S's layer and history
+    /// entry for that step, created when that entry was, so a rebuild from the same cache has the same IDs.
     /// </summary>
     private async Task<BuildImage?> TryCacheAsync(Run run, State st, string key, string createdBy, ContainerConfig config)
     {
@@ -34,8 +35,17 @@ public sealed partial class Executor
             var h = sh[k];
             if (h.CreatedBy != createdBy) continue;
             if (h.EmptyLayer != true && sd.Count <= pd.Count) continue;
-            if (k == sh.Count - 1 && ConfigHash(s.Config.Config ?? new ContainerConfig()) != ConfigHash(config)) continue;
-            var img = await images.CommitFromHistoryAsync(st.ImageId, s.Id, k, config, run.Ct);
+            BuildImage img;
+            if (k == sh.Count - 1)
+            {
+                // S's last entry: S itself is the step's image (as dockerd: the same ID as the image cached from).
+                if (ConfigHash(s.Config.Config ?? new ContainerConfig()) != ConfigHash(config)) continue;
+                img = s;
+            }
+            else
+            {
+                img = await images.CommitFromHistoryAsync(st.ImageId, s.Id, k, config, run.Ct);
+            }
             cache?.Put(key, img.Id);
             return img;
         }

@@ -50,7 +50,7 @@ public sealed partial class Executor
                 if (FindStage(run, from, stage.Index) is { } s)
                     fromImage = s.ResultId ?? throw run.Error(inst, $"stage {from} has no image");
                 else
-                    fromImage = images.Find(from)?.Id ?? throw new BuildFailedException($"invalid from flag value {from}: the image is not present locally and Berth does not pull yet");
+                    fromImage = (await ImageAsync(run, from, run.Options.Platform, pull: false)).Id;
                 fromContainer = await containers.CreateAsync(new StepContainerSpec { ImageId = fromImage, Cmd = ["/bin/sh"] }, run.Ct);
                 fromRoot = await fromContainer.MountAsync(run.Ct);
                 sourceRoot = fromRoot.Path;

@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-using System.Text;
 using Berth.Content;
 using Berth.Core.Interop;
 
@@ -7,16 +5,8 @@ namespace Berth.Builder;
 
 public sealed partial class Executor
 {
-    /// <summary>
-    /// Where <c>RUN --mount=type=cache</c> directories live (one per cache id, kept across builds and restarts);
-    /// null: cache mounts are refused.
-    /// </summary>
-    public string? CacheMountRoot { get; init; }
-
-    // Guards _cacheUsers and _cacheLocks.
-    private readonly Lock _cacheGate = new();
-    private readonly Dictionary<string, int> _cacheUsers = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, SemaphoreSlim> _cacheLocks = new(StringComparer.Ordinal);
+    /// <summary>The directories of <c>RUN --mount=type=cache</c> (kept across builds and restarts); null: cache mounts are refused.</summary>
+    public CacheMounts? CacheMounts { get; init; }
 
     /// <summary>What a RUN step has set up for its mounts; disposing releases locks, leases and scratch copies.</summary>
     private sealed class PreparedMounts : IAsyncDisposable
@@ -104,7 +94,7 @@ public sealed partial class Executor
         if (FindStage(run, m.From, stage.Index) is { } s)
             image = s.ResultId ?? throw run.Error(inst, $"stage {m.From} has no image");
         else
-            image = images.Find(m.From)?.Id ?? throw new BuildFailedException($"invalid from value {m.From} in --mount: the image is not present locally and Berth does not pull yet");
+            image = (await ImageAsync(run, m.From, run.Options.Platform, pull: false)).Id;
         var c = await containers.CreateAsync(new StepContainerSpec { ImageId = image, Cmd = ["/bin/sh"] }, run.Ct);
         p.Cleanup.Add(() => c.DisposeAsync());
         var root = await c.MountAsync(run.Ct);
@@ -134,64 +124,37 @@ public sealed partial class Executor
     /// <summary>The persistent directory of a cache mount, created with its mode and owner on first use.</summary>
     private async Task<string> CacheDirAsync(Run run, Stage stage, Instruction inst, RunMount m, PreparedMounts p)
     {
-        if (CacheMountRoot is null) throw run.Error(inst, "RUN --mount=type=cache is not available in this builder");
+        if (CacheMounts is null) throw run.Error(inst, "RUN --mount=type=cache is not available in this builder");
         var id = m.Id ?? m.Target;
-        var name = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(id)));
-        var dir = Path.Combine(CacheMountRoot, name);
-
         if (m.Sharing == "locked")
         {
-            SemaphoreSlim gate;
-            lock (_cacheGate)
-            {
-                if (!_cacheLocks.TryGetValue(name, out gate!)) _cacheLocks[name] = gate = new SemaphoreSlim(1, 1);
-            }
-            await gate.WaitAsync(run.Ct);
-            p.Cleanup.Add(() => { gate.Release(); return ValueTask.CompletedTask; });
+            var locked = await CacheMounts.LockAsync(id, run.Ct);
+            p.Cleanup.Add(() => { locked.Dispose(); return ValueTask.CompletedTask; });
         }
-        bool busy;
-        lock (_cacheGate)
-        {
-            busy = _cacheUsers.GetValueOrDefault(name) > 0;
-            _cacheUsers[name] = _cacheUsers.GetValueOrDefault(name) + 1;
-        }
-        p.Cleanup.Add(() =>
-        {
-            lock (_cacheGate) { if (--_cacheUsers[name] == 0) _cacheUsers.Remove(name); }
-            return ValueTask.CompletedTask;
-        });
-        if (m.Sharing == "private" && busy)
+        var lease = CacheMounts.Acquire(id, $"cached mount {m.Target} from exec {inst.Args} with id \"{id}\"");
+        p.Cleanup.Add(() => { lease.Dispose(); return ValueTask.CompletedTask; });
+        if (m.Sharing == "private" && lease.Busy)
         {
             // Another build is using the cache: this one gets a fresh directory of its own, dropped afterwards.
-            dir = Path.Combine(Scratch(run, p), "cache");
+            var dir = Path.Combine(Scratch(run, p), "cache");
             Create(dir, m);
             return dir;
         }
-        if (!Directory.Exists(dir))
+        if (!lease.Exists)
         {
-            Directory.CreateDirectory(CacheMountRoot);
-            var tmp = dir + ".new-" + Guid.NewGuid().ToString("N");
-            try
+            (string Root, string What)? seedRoot = m.From is null ? null : await SourceRootAsync(run, stage, inst, m, p);
+            lease.Create(tmp =>
             {
                 Create(tmp, m);
-                if (m.From is not null)
-                {
-                    // Seeded from a stage or image (its source path), as BuildKit's cache "from".
-                    var (root, what) = await SourceRootAsync(run, stage, inst, m, p);
-                    var seed = ResolveSource(run, inst, m, root, what);
-                    if (Directory.Exists(seed))
-                        foreach (var e in new DirectoryInfo(seed).EnumerateFileSystemInfos())
-                            CopyAll(e.FullName, Path.Combine(tmp, e.Name), run.Ct);
-                }
-                try { Directory.Move(tmp, dir); }
-                catch (IOException) when (Directory.Exists(dir)) { /* another build made it first */ }
-            }
-            finally
-            {
-                if (Directory.Exists(tmp)) Directory.Delete(tmp, recursive: true);
-            }
+                if (seedRoot is not { } sr) return;
+                // Seeded from a stage or image (its source path), as BuildKit's cache "from".
+                var seed = ResolveSource(run, inst, m, sr.Root, sr.What);
+                if (Directory.Exists(seed))
+                    foreach (var e in new DirectoryInfo(seed).EnumerateFileSystemInfos())
+                        CopyAll(e.FullName, Path.Combine(tmp, e.Name), run.Ct);
+            });
         }
-        return dir;
+        return lease.Path;
     }
 
     private static void Create(string dir, RunMount m)

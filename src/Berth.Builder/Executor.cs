@@ -33,9 +33,11 @@ public sealed partial class Executor(IBuildImages images, IBuildContainers conta
         public bool CmdSetHere;
     }
 
-    private sealed class Run(Executor owner, BuildContext context, BuildOptions options, Dockerfile file, Func<string, Task> stream, CancellationToken ct)
+    private sealed class Run(Executor owner, BuildContext context, BuildOptions options, Dockerfile file, Func<string, Task> stream,
+        IBuildImageSource? source, CancellationToken ct)
     {
         public readonly Executor Owner = owner;
+        public readonly IBuildImageSource? Source = source;
         public readonly BuildContext Context = context;
         public readonly BuildOptions Options = options;
         public readonly Dockerfile File = file;
@@ -52,10 +54,15 @@ public sealed partial class Executor(IBuildImages images, IBuildContainers conta
         public DockerfileException Error(Instruction i, string message) => new(File.FileName, i.Line, message);
     }
 
-    /// <summary>Builds and tags; returns the image ID. Failures are <see cref="DockerfileException"/> or <see cref="BuildFailedException"/>.</summary>
-    public async Task<string> BuildAsync(BuildContext context, Dockerfile file, BuildOptions options, Func<string, Task> stream, CancellationToken ct)
+    /// <summary>
+    /// Builds and tags; returns the image ID. Failures are <see cref="DockerfileException"/> or <see cref="BuildFailedException"/>.
+    /// <paramref name="source"/> gets the images the Dockerfile names (pulling them as the request allows); without
+    /// one they must be local.
+    /// </summary>
+    public async Task<string> BuildAsync(BuildContext context, Dockerfile file, BuildOptions options, Func<string, Task> stream,
+        CancellationToken ct, IBuildImageSource? source = null)
     {
-        var run = new Run(this, context, options, file, stream, ct);
+        var run = new Run(this, context, options, file, stream, source, ct);
         SplitStages(run);
         var target = TargetStage(run);
         var needed = NeededStages(run, target);
@@ -157,17 +164,13 @@ public sealed partial class Executor(IBuildImages images, IBuildContainers conta
     {
         var st = new State();
         await run.Out($"Step {++run.Step}/{run.Steps} : {stage.From.Original}\n");
-        if (stage.From.Flag("platform") is { } platform && platform.Length > 0 && !platform.StartsWith("linux", StringComparison.Ordinal) && !platform.StartsWith("$", StringComparison.Ordinal))
-            throw run.Error(stage.From, $"platform {platform} is not supported");
         if (FindStage(run, stage.BaseName, stage.Index) is { } prev)
         {
             st.ImageId = prev.ResultId;
         }
         else if (stage.BaseName != "scratch")
         {
-            var img = images.Find(stage.BaseName)
-                ?? throw new BuildFailedException($"pull access denied for {stage.BaseName.Split(':')[0]}, repository does not exist or may require 'docker login': the image {stage.BaseName} is not present locally and Berth does not pull yet");
-            st.ImageId = img.Id;
+            st.ImageId = (await ImageAsync(run, stage.BaseName, StagePlatform(run, stage), run.Options.Pull)).Id;
         }
         if (st.ImageId is not null)
         {
@@ -206,6 +209,55 @@ public sealed partial class Executor(IBuildImages images, IBuildContainers conta
         }
         return await EnsureImageAsync(run, st);
     }
+
+    /// <summary>
+    /// An image the Dockerfile names: through the request's image source (which pulls as the request allows), or
+    /// the local one when the build has no source.
+    /// </summary>
+    private async Task<BuildImage> ImageAsync(Run run, string name, string? platform, bool pull)
+    {
+        if (run.Source is not null) return await run.Source.GetAsync(name, platform, pull, run.Ct);
+        return images.Find(name) ?? throw new BuildFailedException($"No such image: {name}");
+    }
+
+    /// <summary>
+    /// The platform a stage is built for: its FROM's <c>--platform</c> (build args and the automatic platform args
+    /// substituted), else the request's; null for the daemon's own.
+    /// </summary>
+    private static string? StagePlatform(Run run, Stage stage)
+    {
+        if (stage.From.Flag("platform") is not { Length: > 0 } flag) return run.Options.Platform is { Length: > 0 } p ? p : null;
+        var value = ShellWords.ExpandVariables(flag, n => PlatformArg(run, n) ?? MetaLookup(run, n), run.File.Escape);
+        if (value.Length == 0) throw run.Error(stage.From, $"empty platform value from expression {flag}");
+        if (!value.StartsWith("linux", StringComparison.OrdinalIgnoreCase)) throw run.Error(stage.From, $"platform {value} is not supported");
+        return value;
+    }
+
+    /// <summary>BuildKit's automatic platform args, which FROM --platform may use: the target is the request's platform.</summary>
+    private static string? PlatformArg(Run run, string name)
+    {
+        var build = $"linux/{HostArch}";
+        var target = run.Options.Platform is { Length: > 0 } p ? p : build;
+        var parts = target.Split('/');
+        return name switch
+        {
+            "BUILDPLATFORM" => build,
+            "BUILDOS" => "linux",
+            "BUILDARCH" => HostArch,
+            "TARGETPLATFORM" => target,
+            "TARGETOS" => parts[0],
+            "TARGETARCH" => parts.Length > 1 ? parts[1] : HostArch,
+            "TARGETVARIANT" => parts.Length > 2 ? parts[2] : "",
+            _ => null,
+        };
+    }
+
+    private static string HostArch => System.Runtime.InteropServices.RuntimeInformation.OSArchitecture switch
+    {
+        System.Runtime.InteropServices.Architecture.X64 => "amd64",
+        System.Runtime.InteropServices.Architecture.Arm64 => "arm64",
+        var a => a.ToString().ToLowerInvariant(),
+    };
 
     public static string Short(string id) => (id.StartsWith("sha256:", StringComparison.Ordinal) ? id[7..] : id)[..12];
 
@@ -559,6 +611,7 @@ public sealed partial class Executor(IBuildImages images, IBuildContainers conta
             WorkingDir = st.Config.WorkingDir,
             NetworkMode = network,
             Mounts = prepared.Mounts,
+            Resources = run.Options.Resources,
         }, run.Ct);
         c.Remove = run.Options.Remove || run.Options.ForceRemove;
         var mountpoints = mounts.Count > 0 ? await MissingMountpointsAsync(c, mounts, run.Ct) : new Mountpoints([], []);

@@ -17,6 +17,9 @@ public sealed record StepContainerSpec
     /// <summary>The build's <c>networkmode</c> (bridge when empty).</summary>
     public string? NetworkMode { get; init; }
 
+    /// <summary>The build's limits and host settings for its RUN containers.</summary>
+    public StepResources Resources { get; init; } = StepResources.None;
+
     /// <summary>RUN --mount: host directories and tmpfs mounted into the step, outside its layer.</summary>
     public IReadOnlyList<StepMount> Mounts { get; init; } = [];
 }
@@ -44,6 +47,20 @@ public interface IBuildImages
 
     /// <summary>Points <paramref name="reference"/> at the image.</summary>
     void Tag(string imageId, string reference);
+}
+
+/// <summary>
+/// Port 4: the images a build names (<c>FROM</c>, <c>COPY --from</c>, <c>RUN --mount from=</c>) as one request may
+/// get them: the local image unless the build pulls, pulled (with the request's credentials, progress on its output)
+/// when asked to or when there is none of the platform wanted.
+/// </summary>
+public interface IBuildImageSource
+{
+    /// <summary>
+    /// The image <paramref name="name"/> names for <paramref name="platform"/> (null: any local one, else the daemon's
+    /// platform); <paramref name="pull"/> pulls even when a local one would do.
+    /// </summary>
+    Task<BuildImage> GetAsync(string name, string? platform, bool pull, CancellationToken ct);
 }
 
 /// <summary>Port 2: step containers on the daemon's runtime and snapshots.</summary>

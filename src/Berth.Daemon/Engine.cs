@@ -92,8 +92,9 @@ internal sealed class Engine
         ContainerFilesRouter.Map(app, Containers, Path.Combine(_options.DataRoot, "tmp"));
         StatsRouter.Map(app, Containers);
         EventsRouter.Map(app, Containers.Events);
-        BuildRouter.Map(app, _images, _content, Containers, Path.Combine(_options.DataRoot, "tmp"), Path.Combine(_options.DataRoot, "builder"));
-        DiskUsageRouter.Map(app, _images, _volumes, Containers, () => _network.DefaultBridge.Id, Sizes);
+        var cacheMounts = new Builder.CacheMounts(Path.Combine(_options.DataRoot, "builder", "cache-mounts"));
+        BuildRouter.Map(app, _images, _content, Containers, Path.Combine(_options.DataRoot, "tmp"), cacheMounts, Path.Combine(_options.DataRoot, "builder"));
+        DiskUsageRouter.Map(app, _images, _volumes, Containers, cacheMounts, () => _network.DefaultBridge.Id, Sizes);
     }
 
     private (long?, long?) Sizes(ContainerRecord r)

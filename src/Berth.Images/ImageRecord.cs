@@ -72,6 +72,9 @@ public sealed record CommitOptions
 
     /// <summary>The history entry's <c>created_by</c>: the container's command.</summary>
     public string? CreatedBy { get; init; }
+
+    /// <summary>When the image and its history entry were made; null: now.</summary>
+    public DateTimeOffset? Created { get; init; }
 }
 
 /// <summary>Which container uses an image, so deletion can refuse like Docker.</summary>

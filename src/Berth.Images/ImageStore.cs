@@ -297,7 +297,7 @@ public sealed class ImageStore
             }
         }
         var layer = layerTar is null ? (Descriptor?)null : await _content.WriteAsync(layerTar, MediaTypes.OciLayer, null, ct).ConfigureAwait(false);
-        var now = _time.GetUtcNow();
+        var now = options.Created ?? _time.GetUtcNow();
         var config = parentConfig with
         {
             Created = now,
@@ -480,7 +480,7 @@ public sealed class ImageStore
     }
 
     /// <summary><c>os/arch[/variant]</c> with Docker's normalisations; default the daemon's own platform.</summary>
-    internal static (string Os, string Arch, string? Variant) ParsePlatform(string? platform)
+    public static (string Os, string Arch, string? Variant) ParsePlatform(string? platform)
     {
         var hostArch = RuntimeInformation.OSArchitecture switch
         {

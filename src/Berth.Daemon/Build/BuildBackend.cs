@@ -1,6 +1,11 @@
 using Berth.Builder;
 using Berth.Daemon.Containers;
+using Berth.Core;
+using Berth.Daemon.Events;
+using Berth.Daemon.Http;
+using Berth.Distribution;
 using Berth.Images;
+using Berth.Images.Transfer;
 using Berth.Runtime.Logs;
 using ImageContainerConfig = Berth.Content.ContainerConfig;
 
@@ -24,7 +29,7 @@ internal sealed class BuildImages(ImageStore images, Content.IContentStore conte
         var parent = parentId is null ? null : images.Resolve(parentId) ?? throw Core.BerthException.NotFound($"No such image: {parentId}");
         var source = images.Resolve(sourceId) ?? throw Core.BerthException.NotFound($"No such image: {sourceId}");
         var h = source.History[historyIndex];
-        var options = new CommitOptions { Config = config, CreatedBy = h.CreatedBy ?? "", Author = h.Author, Comment = h.Comment };
+        var options = new CommitOptions { Config = config, CreatedBy = h.CreatedBy ?? "", Author = h.Author, Comment = h.Comment, Created = h.Created };
         if (h.EmptyLayer == true)
             return Wrap(await images.CommitAsync(parent, null, options, ct));
         int layer = source.History.Take(historyIndex).Count(e => e.EmptyLayer != true);
@@ -39,6 +44,49 @@ internal sealed class BuildImages(ImageStore images, Content.IContentStore conte
     private BuildImage Wrap(ImageRecord img) => new(img.Id, images.GetConfig(img));
 
     public void Tag(string imageId, string reference) => images.Tag(imageId, reference);
+}
+
+/// <summary>
+/// The builder's image source for one request: local images, and pulls (as dockerd's legacy builder: with
+/// <c>pull</c> always, otherwise when there is no local image of the platform asked for) with the credentials of
+/// the request's <c>X-Registry-Config</c> and their progress among the build's messages.
+/// </summary>
+internal sealed class BuildImageSource(ImageStore images, ImagePuller puller, EventBus events, JsonMessageStream stream,
+    Func<string, RegistryCredentials> credentials, bool quiet) : IBuildImageSource
+{
+    public async Task<BuildImage> GetAsync(string name, string? platform, bool pull, CancellationToken ct)
+    {
+        var local = images.Resolve(name);
+        bool fits = local is not null && Fits(images.GetConfig(local), platform);
+        if (local is not null && (fits && !pull || IsId(name, local.Id)))
+        {
+            // An image named by its ID is never pulled: it is the local one or none.
+            if (!fits) throw new BuildFailedException($"image {name} was found but does not match the specified platform: wanted {platform}");
+            return new BuildImage(local.Id, images.GetConfig(local));
+        }
+        if (!ImageReference.TryParse(name, out _)) throw new BuildFailedException($"invalid reference format: {name}");
+        var r = ImageReference.ParseNormalized(name);
+        if (r.Tag is null && r.Digest is null) r = r.WithTag(ImageReference.DefaultTag);
+        var result = await stream.RelayAsync(post => puller.PullAsync(
+            new PullOptions { Reference = r, Credentials = credentials(r.Domain), Platform = platform },
+            p => { if (!quiet) post(JsonMessageStream.Status(p.Id, p.Status, p.Current, p.Total)); }, ct), ct);
+        events.Image("pull", r.FamiliarString, r.FamiliarString, result.Image.Labels);
+        return new BuildImage(result.Image.Id, images.GetConfig(result.Image));
+    }
+
+    private static bool IsId(string name, string id)
+    {
+        var hex = name.StartsWith("sha256:", StringComparison.Ordinal) ? name[7..] : name;
+        return hex.Length >= 4 && id.AsSpan(7).StartsWith(hex, StringComparison.Ordinal) && hex.All(char.IsAsciiHexDigitLower);
+    }
+
+    /// <summary>Whether a local image may stand for <paramref name="platform"/>: any does when none is asked for.</summary>
+    private static bool Fits(Content.ImageConfig config, string? platform)
+    {
+        if (platform is null) return true;
+        var (os, arch, variant) = ImageStore.ParsePlatform(platform);
+        return config.Os == os && config.Architecture == arch && (variant is null || config.Variant == variant);
+    }
 }
 
 /// <summary>The builder's container port: step containers made, run, mounted, committed and removed by the container service.</summary>
@@ -56,6 +104,18 @@ internal sealed class BuildContainers(ContainerService containers, ContainerFile
             WorkingDir = spec.WorkingDir,
             HostConfig = new Api.HostConfig
             {
+                Memory = spec.Resources.Memory,
+                MemorySwap = spec.Resources.MemorySwap,
+                CpuShares = spec.Resources.CpuShares,
+                CpuPeriod = spec.Resources.CpuPeriod,
+                CpuQuota = spec.Resources.CpuQuota,
+                CpusetCpus = spec.Resources.CpusetCpus,
+                CpusetMems = spec.Resources.CpusetMems,
+                CgroupParent = spec.Resources.CgroupParent,
+                ShmSize = spec.Resources.ShmSize,
+                Ulimits = spec.Resources.Ulimits.Count == 0 ? null : [.. spec.Resources.Ulimits.Select(u => new Api.Ulimit { Name = u.Name, Soft = u.Soft, Hard = u.Hard })],
+                ExtraHosts = spec.Resources.ExtraHosts.Count == 0 ? null : spec.Resources.ExtraHosts,
+                SecurityOpt = spec.Resources.SecurityOpt.Count == 0 ? null : spec.Resources.SecurityOpt,
                 NetworkMode = string.IsNullOrEmpty(spec.NetworkMode) || spec.NetworkMode == "default" ? "bridge" : spec.NetworkMode,
                 Mounts = spec.Mounts.Count == 0 ? null : [.. spec.Mounts.Select(m => new Api.MountSpec
                 {

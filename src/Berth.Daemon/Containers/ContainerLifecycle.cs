@@ -118,6 +118,8 @@ internal sealed partial class ContainerService
                 Init = r.HostConfig.Init == true,
                 InitPath = _options.InitPath,
                 Sysctls = r.HostConfig.Sysctls ?? new Dictionary<string, string>(),
+                Rlimits = [.. (r.HostConfig.Ulimits ?? []).Select(u => new Runtime.Spec.SpecRlimit("RLIMIT_" + u.Name!.ToUpperInvariant(), (ulong)u.Hard, (ulong)u.Soft))],
+                ShmSize = r.HostConfig.ShmSize,
                 OomScoreAdj = r.HostConfig.OomScoreAdj == 0 ? null : r.HostConfig.OomScoreAdj,
             };
             if (spec.Init && !File.Exists(_options.InitPath))

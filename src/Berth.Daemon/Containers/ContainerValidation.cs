@@ -9,6 +9,10 @@ internal static class ContainerValidation
 {
     private static readonly string[] NetworkModes = ["", "default", "bridge", "none", "host"];
 
+    /// <summary>The <c>--ulimit</c> names Docker knows, each RLIMIT_ and its upper-case name.</summary>
+    private static readonly string[] UlimitNames =
+        ["core", "cpu", "data", "fsize", "locks", "memlock", "msgqueue", "nice", "nofile", "nproc", "rss", "rtprio", "rttime", "sigpending", "stack"];
+
     public static List<string> ValidateHostConfig(HostConfig h)
     {
         var warnings = new List<string>();
@@ -23,6 +27,12 @@ internal static class ContainerValidation
             throw BerthException.Invalid($"Range of CPUs is from 0.01 to {Environment.ProcessorCount}.00, as there are only {Environment.ProcessorCount} CPUs available");
         if (h.CpuShares < 0) throw BerthException.Invalid($"invalid CPU shares {h.CpuShares}: it must not be negative");
         if (h.PidsLimit < -1) throw BerthException.Invalid($"invalid pids limit {h.PidsLimit}");
+        if (h.ShmSize < 0) throw BerthException.Invalid("SHM size can not be less than 0");
+        foreach (var u in h.Ulimits ?? [])
+        {
+            if (!UlimitNames.Contains(u.Name ?? "")) throw BerthException.Invalid($"invalid ulimit type: {u.Name}");
+            if (u.Soft > u.Hard) throw BerthException.Invalid($"ulimit soft limit must be less than or equal to hard limit: {u.Soft} > {u.Hard}");
+        }
         var mode = h.NetworkMode ?? "";
         if (!NetworkModes.Contains(mode))
         {

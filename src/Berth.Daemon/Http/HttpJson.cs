@@ -113,6 +113,16 @@ internal static class HttpJson
         return i;
     }
 
+    /// <summary>An integer query value; absent or empty is 0.</summary>
+    public static long QueryLong(this HttpRequest req, string name)
+    {
+        var v = req.Query[name].ToString();
+        if (string.IsNullOrEmpty(v)) return 0;
+        if (!long.TryParse(v, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var l))
+            throw new BerthException(ErrorKind.InvalidArgument, $"invalid value for \"{name}\": \"{v}\"");
+        return l;
+    }
+
     public static string? QueryString(this HttpRequest req, string name)
     {
         var v = req.Query[name].ToString();

@@ -46,16 +46,7 @@ internal sealed class JsonMessageStream
     public async Task<T?> RunAsync<T>(Func<Task<T>> work, CancellationToken ct)
     {
         var task = Task.Run(work, ct);
-        _ = task.ContinueWith(_ => _queue.Writer.TryComplete(), TaskScheduler.Default);
-        try
-        {
-            await foreach (var m in _queue.Reader.ReadAllAsync(ct))
-                await SendAsync(m, ct);
-        }
-        catch (OperationCanceledException) when (ct.IsCancellationRequested)
-        {
-            // The client went away: the work sees the same token and stops.
-        }
+        await PumpAsync(task, _queue, ct);
         try
         {
             return await task;
@@ -65,6 +56,34 @@ internal sealed class JsonMessageStream
             var message = e is BerthException ? e.Message : $"{e.GetType().Name}: {e.Message}";
             await SendAsync(Error(message), ct);
             return default;
+        }
+    }
+
+    /// <summary>
+    /// Runs <paramref name="work"/>, which may post messages from any thread, and writes them as they come; for a
+    /// part of a response whose other messages are sent with <see cref="SendAsync"/> (a build's pulls). Failures
+    /// propagate.
+    /// </summary>
+    public async Task<T> RelayAsync<T>(Func<Action<JsonMessage>, Task<T>> work, CancellationToken ct)
+    {
+        var queue = Channel.CreateUnbounded<JsonMessage>(new UnboundedChannelOptions { SingleReader = true });
+        var task = Task.Run(() => work(m => queue.Writer.TryWrite(m)), ct);
+        await PumpAsync(task, queue, ct);
+        return await task;
+    }
+
+    /// <summary>Writes what <paramref name="queue"/> gets until <paramref name="work"/> ends (or the client goes).</summary>
+    private async Task PumpAsync(Task work, Channel<JsonMessage> queue, CancellationToken ct)
+    {
+        _ = work.ContinueWith(_ => queue.Writer.TryComplete(), TaskScheduler.Default);
+        try
+        {
+            await foreach (var m in queue.Reader.ReadAllAsync(ct))
+                await SendAsync(m, ct);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            // The client went away: the work sees the same token and stops.
         }
     }
 

@@ -17,15 +17,15 @@ namespace Berth.Daemon.Routers;
 /// </summary>
 internal static class BuildRouter
 {
-    public static void Map(WebApplication app, ImageStore images, Content.IContentStore content, ContainerService containers, string spoolDir, string builderDir)
+    public static void Map(WebApplication app, ImageStore images, Content.IContentStore content, ContainerService containers, string spoolDir, CacheMounts cacheMounts, string builderDir)
     {
         var cache = new FileBuildCache(Path.Combine(builderDir, "cache"));
         var executor = new Executor(new BuildImages(images, content), new BuildContainers(containers, new ContainerFiles(containers, spoolDir), spoolDir), cache)
         {
-            CacheMountRoot = Path.Combine(builderDir, "cache-mounts"),
+            CacheMounts = cacheMounts,
         };
         app.MapPost("/build", (HttpContext ctx) => BuildAsync(ctx, executor, images, containers, spoolDir));
-        // /build/prune is served with the other prunes (DiskUsageRouter); the cache does not prune yet.
+        // /build/prune and the build cache of /system/df are served with the other disk usage (DiskUsageRouter).
     }
 
     private static async Task BuildAsync(HttpContext ctx, Executor executor, ImageStore images, ContainerService containers, string spoolDir)
@@ -49,7 +49,30 @@ internal static class BuildRouter
             Quiet = q.QueryBool("q"),
             NetworkMode = q.QueryString("networkmode"),
             CacheFrom = JsonList(q.QueryString("cachefrom"), "cachefrom"),
+            Pull = q.QueryBool("pull"),
+            Platform = q.QueryString("platform"),
+            Resources = new StepResources
+            {
+                Memory = q.QueryLong("memory"),
+                MemorySwap = q.QueryLong("memswap"),
+                CpuShares = q.QueryLong("cpushares"),
+                CpuPeriod = q.QueryLong("cpuperiod"),
+                CpuQuota = q.QueryLong("cpuquota"),
+                CpusetCpus = q.QueryString("cpusetcpus"),
+                CpusetMems = q.QueryString("cpusetmems"),
+                CgroupParent = q.QueryString("cgroupparent"),
+                ShmSize = q.QueryLong("shmsize"),
+                Ulimits = Ulimits(q.QueryString("ulimits")),
+                ExtraHosts = [.. q.Query["extrahosts"].SelectMany(h => (h ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries))],
+                SecurityOpt = [.. q.Query["securityopt"].Where(o => !string.IsNullOrEmpty(o)).Select(o => o!)],
+            },
         };
+        // As dockerd: squash needs its experimental mode, which Berth does not have; a platform must parse.
+        if (q.QueryBool("squash")) throw BerthException.Invalid("squash is only supported with experimental mode");
+        if (options.Platform is { } platform) ImageStore.ParsePlatform(platform);
+        if (q.QueryString("isolation") is { } iso && iso != "default")
+            throw BerthException.Invalid($"Invalid isolation: {iso}. On Linux only 'default' is supported");
+        var credentials = DistributionRouter.RegistryConfig(q);
 
         ctx.Response.StatusCode = 200;
         ctx.Response.ContentType = "application/json";
@@ -74,7 +97,9 @@ internal static class BuildRouter
             if (context.ReadText(".dockerignore") is { } ignore)
                 context.ApplyIgnore(DockerIgnore.Parse(ignore), new HashSet<string>(StringComparer.Ordinal));
             var file = DockerfileParser.Parse(text, Path.GetFileName(options.Dockerfile));
-            var id = await executor.BuildAsync(context, file, options, s => Send(new JsonMessage { Stream = s }), ct);
+            var source = new BuildImageSource(images, ctx.RequestServices.GetRequiredService<Images.Transfer.ImagePuller>(),
+                ctx.RequestServices.GetRequiredService<Events.EventBus>(), stream, credentials, options.Quiet);
+            var id = await executor.BuildAsync(context, file, options, s => Send(new JsonMessage { Stream = s }), ct, source);
             foreach (var t in tags) images.Tag(id, t);
             using (var aux = JsonDocument.Parse($"{{\"ID\":\"{id}\"}}"))
                 await Send(new JsonMessage { Aux = aux.RootElement.Clone() });
@@ -105,6 +130,30 @@ internal static class BuildRouter
             context?.Dispose();
             if (context is null && Directory.Exists(dir)) { try { Directory.Delete(dir, true); } catch (IOException) { } }
             File.Delete(spool);
+        }
+    }
+
+    /// <summary><c>ulimits</c>: a JSON array of <c>{"Name","Soft","Hard"}</c>, as the docker CLI sends <c>--ulimit</c>.</summary>
+    private static List<(string, long, long)> Ulimits(string? json)
+    {
+        if (string.IsNullOrEmpty(json)) return [];
+        try
+        {
+            using var doc = JsonDocument.Parse(json);
+            if (doc.RootElement.ValueKind != JsonValueKind.Array) throw BerthException.Invalid("invalid ulimits: not a JSON array");
+            var list = new List<(string, long, long)>();
+            foreach (var e in doc.RootElement.EnumerateArray())
+            {
+                if (e.ValueKind != JsonValueKind.Object || !e.TryGetProperty("Name", out var n) || n.GetString() is not { Length: > 0 } name)
+                    throw BerthException.Invalid("invalid ulimits: each needs a Name");
+                long Limit(string key) => e.TryGetProperty(key, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetInt64() : 0;
+                list.Add((name, Limit("Soft"), Limit("Hard")));
+            }
+            return list;
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException)
+        {
+            throw BerthException.Invalid($"invalid ulimits: {e.Message}");
         }
     }
 

@@ -1,4 +1,5 @@
 using Berth.Api;
+using Berth.Builder;
 using Berth.Core;
 using Berth.Daemon.Containers;
 using Berth.Daemon.Http;
@@ -7,16 +8,20 @@ using Berth.Storage;
 
 namespace Berth.Daemon.Routers;
 
-/// <summary>GET /system/df (docker system df) and POST /build/prune (nothing to prune until the builder keeps a cache).</summary>
+/// <summary>
+/// GET /system/df (docker system df) and POST /build/prune (docker builder prune). The build cache that is not
+/// images (the legacy builder's step cache is images, as dockerd's) is the <c>RUN --mount=type=cache</c>
+/// directories, listed and pruned as BuildKit's <c>exec.cachemount</c> records.
+/// </summary>
 internal static class DiskUsageRouter
 {
-    public static void Map(WebApplication app, ImageStore images, LocalVolumeStore volumes, ContainerService containers,
+    public static void Map(WebApplication app, ImageStore images, LocalVolumeStore volumes, ContainerService containers, CacheMounts cacheMounts,
         Func<string> bridgeNetworkId, Func<ContainerRecord, (long? Rw, long? RootFs)> sizes)
     {
         app.MapGet("/system/df", (HttpContext ctx) =>
         {
             var (wantContainers, wantImages, wantVolumes, wantBuildCache) = Types(ctx);
-            var usage = new SystemDataUsageResponse { BuildCache = wantBuildCache ? [] : null };
+            var usage = new SystemDataUsageResponse { BuildCache = wantBuildCache ? [.. cacheMounts.List().Select(Record)] : null };
             if (wantImages)
             {
                 var (layersSize, list) = ImageUsage(images, containers);
@@ -52,9 +57,43 @@ internal static class DiskUsageRouter
         {
             var f = ctx.Request.QueryFilters();
             f.Validate("until", "id", "parent", "type", "description", "inuse", "shared", "private", "unused-for", "unused_for", "label", "label!");
-            return HttpJson.WriteAsync(ctx, new BuildCachePruneReport(), Wire.Json.BuildCachePruneReport);
+            var q = ctx.Request;
+            long? Bytes(params string[] names) =>
+                names.Select(n => q.QueryLong(n)).Where(v => v > 0).Select(v => (long?)v).FirstOrDefault();
+            var cutoffs = f.Get("until").Concat(f.Get("unused-for")).Concat(f.Get("unused_for")).Select(u => TimeParam.Parse(u)).OfType<DateTimeOffset>().ToList();
+            // Every cache mount is an unshared exec.cachemount with no parent and no labels: other terms select none.
+            bool none = f.Get("type").Any() && !f.Get("type").Contains(CacheMountType)
+                || f.Has("parent") || f.Has("inuse") || f.Has("shared") || f.Has("label");
+            var removed = none ? [] : cacheMounts.Prune(new CacheMountPrune
+            {
+                UnusedSince = cutoffs.Count == 0 ? null : cutoffs.Min(),
+                Ids = f.Get("id"),
+                Descriptions = f.Get("description"),
+                KeepBytes = Bytes("reserved-space", "keep-storage", "max-used-space"),
+                MinFreeBytes = Bytes("min-free-space"),
+            });
+            return HttpJson.WriteAsync(ctx, new BuildCachePruneReport
+            {
+                CachesDeleted = [.. removed.Select(r => r.Id)],
+                SpaceReclaimed = removed.Sum(r => r.Size),
+            }, Wire.Json.BuildCachePruneReport);
         });
     }
+
+    private const string CacheMountType = "exec.cachemount";
+
+    private static BuildCacheRecord Record(CacheMountRecord r) => new()
+    {
+        ID = r.Id,
+        Type = CacheMountType,
+        Description = r.Description,
+        InUse = r.InUse,
+        Shared = false,
+        Size = r.Size,
+        CreatedAt = r.CreatedAt.UtcDateTime.ToString("O", System.Globalization.CultureInfo.InvariantCulture),
+        LastUsedAt = r.LastUsedAt.UtcDateTime.ToString("O", System.Globalization.CultureInfo.InvariantCulture),
+        UsageCount = r.UsageCount,
+    };
 
     // dockerd: every type unless the request names some (API 1.42 and later); an unknown one is a bad request.
     private static (bool Containers, bool Images, bool Volumes, bool BuildCache) Types(HttpContext ctx)

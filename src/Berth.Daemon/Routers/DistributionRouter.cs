@@ -140,8 +140,30 @@ internal static class DistributionRouter
     /// <summary>Decodes <c>X-Registry-Auth</c>: base64url (padded or not) JSON; absent or empty means anonymous.</summary>
     internal static RegistryCredentials Credentials(HttpRequest req)
     {
-        var header = req.Headers["X-Registry-Auth"].ToString();
-        if (string.IsNullOrWhiteSpace(header)) return RegistryCredentials.Anonymous;
+        if (Header(req, "X-Registry-Auth") is not { } json) return RegistryCredentials.Anonymous;
+        var auth = HttpJson.Parse(json, Wire.Json.AuthConfig) ?? throw BerthException.Invalid("invalid X-Registry-Auth header");
+        return Credentials(auth);
+    }
+
+    /// <summary>
+    /// Decodes <c>X-Registry-Config</c> (a build's: base64url JSON of registry address → credentials, every login the
+    /// client has) into the credentials for a registry; anonymous for one it has none for.
+    /// </summary>
+    internal static Func<string, RegistryCredentials> RegistryConfig(HttpRequest req)
+    {
+        if (Header(req, "X-Registry-Config") is not { } json) return _ => RegistryCredentials.Anonymous;
+        var map = HttpJson.Parse(json, Wire.Json.DictionaryStringAuthConfig) ?? throw BerthException.Invalid("invalid X-Registry-Config header");
+        var byRegistry = new Dictionary<string, RegistryCredentials>(StringComparer.OrdinalIgnoreCase);
+        foreach (var (address, auth) in map)
+            byRegistry[RegistryOf(auth.ServerAddress is { Length: > 0 } s ? s : address)] = Credentials(auth);
+        return registry => byRegistry.GetValueOrDefault(registry) ?? RegistryCredentials.Anonymous;
+    }
+
+    /// <summary>A base64url (padded or not) JSON header; null when absent, empty or <c>{}</c>.</summary>
+    private static byte[]? Header(HttpRequest req, string name)
+    {
+        var header = req.Headers[name].ToString();
+        if (string.IsNullOrWhiteSpace(header)) return null;
         byte[] json;
         try
         {
@@ -151,11 +173,9 @@ internal static class DistributionRouter
         }
         catch (FormatException)
         {
-            throw BerthException.Invalid("invalid X-Registry-Auth header: not base64");
+            throw BerthException.Invalid($"invalid {name} header: not base64");
         }
-        if (json.AsSpan().Trim(" \r\n\t"u8).SequenceEqual("{}"u8)) return RegistryCredentials.Anonymous;
-        var auth = HttpJson.Parse(json, Wire.Json.AuthConfig) ?? throw BerthException.Invalid("invalid X-Registry-Auth header");
-        return Credentials(auth);
+        return json.AsSpan().Trim(" \r\n\t"u8).SequenceEqual("{}"u8) ? null : json;
     }
 
     private static RegistryCredentials Credentials(AuthConfig auth)

@@ -61,6 +61,12 @@ public sealed record ContainerProcessSpec
     public bool Init { get; init; }
     public string? InitPath { get; init; }
     public IReadOnlyDictionary<string, string> Sysctls { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>Process limits (<c>--ulimit</c>); one for RLIMIT_NOFILE replaces the default.</summary>
+    public IReadOnlyList<SpecRlimit> Rlimits { get; init; } = [];
+
+    /// <summary>The size of /dev/shm in bytes (<c>--shm-size</c>); 0 is Docker's 64 MiB.</summary>
+    public long ShmSize { get; init; }
     public int? OomScoreAdj { get; init; }
     public IReadOnlyDictionary<string, string>? Annotations { get; init; }
 }

@@ -58,7 +58,7 @@ public static class SpecBuilder
         var env = s.Env.ToList();
         if (!env.Any(e => e.StartsWith("PATH=", StringComparison.Ordinal))) env.Insert(0, DefaultPath);
 
-        var mounts = DefaultMounts(s.Privileged);
+        var mounts = DefaultMounts(s.Privileged, s.ShmSize > 0 ? s.ShmSize : DefaultShmSize);
         if (s.Init)
         {
             if (string.IsNullOrEmpty(s.InitPath)) throw BerthException.Invalid("init requested but no init binary path given");
@@ -91,7 +91,7 @@ public static class SpecBuilder
                 Env = env,
                 Cwd = string.IsNullOrEmpty(s.Cwd) ? "/" : s.Cwd,
                 Capabilities = new SpecCapabilities { Bounding = caps, Effective = caps, Permitted = caps },
-                Rlimits = [new SpecRlimit("RLIMIT_NOFILE", NoFile.Value, NoFile.Value)],
+                Rlimits = [.. s.Rlimits, .. s.Rlimits.Any(r => r.Type == "RLIMIT_NOFILE") ? [] : new[] { new SpecRlimit("RLIMIT_NOFILE", NoFile.Value, NoFile.Value) }],
                 NoNewPrivileges = s.NoNewPrivileges,
                 OomScoreAdj = s.OomScoreAdj,
             },
@@ -124,7 +124,9 @@ public static class SpecBuilder
     public static RuntimeSpec Deserialize(ReadOnlySpan<byte> json) =>
         JsonSerializer.Deserialize(json, RuntimeJsonContext.Default.RuntimeSpec) ?? throw BerthException.Invalid("empty runtime spec");
 
-    private static List<SpecMount> DefaultMounts(bool privileged) =>
+    private const long DefaultShmSize = 64 * 1024 * 1024;
+
+    private static List<SpecMount> DefaultMounts(bool privileged, long shmSize) =>
     [
         new() { Destination = "/proc", Type = "proc", Source = "proc", Options = ["nosuid", "noexec", "nodev"] },
         new() { Destination = "/dev", Type = "tmpfs", Source = "tmpfs", Options = ["nosuid", "strictatime", "mode=755", "size=65536k"] },
@@ -132,7 +134,7 @@ public static class SpecBuilder
         new() { Destination = "/sys", Type = "sysfs", Source = "sysfs", Options = privileged ? ["nosuid", "noexec", "nodev"] : ["nosuid", "noexec", "nodev", "ro"] },
         new() { Destination = "/sys/fs/cgroup", Type = "cgroup", Source = "cgroup", Options = privileged ? ["nosuid", "noexec", "nodev", "relatime"] : ["nosuid", "noexec", "nodev", "relatime", "ro"] },
         new() { Destination = "/dev/mqueue", Type = "mqueue", Source = "mqueue", Options = ["nosuid", "noexec", "nodev"] },
-        new() { Destination = "/dev/shm", Type = "tmpfs", Source = "shm", Options = ["nosuid", "noexec", "nodev", "mode=1777", "size=67108864"] },
+        new() { Destination = "/dev/shm", Type = "tmpfs", Source = "shm", Options = ["nosuid", "noexec", "nodev", "mode=1777", $"size={shmSize}"] },
     ];
 
     private static SpecMount ToSpecMount(Mount m)
