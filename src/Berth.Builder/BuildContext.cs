@@ -22,10 +22,16 @@ public sealed class BuildContext : IDisposable
             LayerApplier.Extract(tar, dir, new ExtractOptions { Whiteouts = false }, ct);
             return ctx;
         }
-        catch (Exception e) when (e is InvalidDataException or FormatException or EndOfStreamException or Core.BerthException)
+        catch (Exception e) when (e is Core.BerthException)
         {
             ctx.Dispose();
             throw new BuildFailedException($"invalid build context: {e.Message}");
+        }
+        catch (Exception e) when (e is InvalidDataException or FormatException or EndOfStreamException)
+        {
+            // The tar reader's own words ("Unable to parse number.") say little: name what is wrong.
+            ctx.Dispose();
+            throw new BuildFailedException($"invalid build context: not a valid tar archive (plain or gzip): {e.Message}");
         }
         catch
         {

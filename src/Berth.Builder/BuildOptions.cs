@@ -59,6 +59,4 @@ public sealed record StepResources
 
     /// <summary><c>host:ip</c> lines for /etc/hosts.</summary>
     public IReadOnlyList<string> ExtraHosts { get; init; } = [];
-
-    public IReadOnlyList<string> SecurityOpt { get; init; } = [];
 }

@@ -17,7 +17,7 @@ public sealed record CacheMountPrune
     /// <summary>Only records whose ID starts with one of these (<c>id</c>); empty: any.</summary>
     public IReadOnlyList<string> Ids { get; init; } = [];
 
-    /// <summary>Only records whose description contains one of these (<c>description</c>); empty: any.</summary>
+    /// <summary>Only records whose description is one of these (<c>description</c>); empty: any.</summary>
     public IReadOnlyList<string> Descriptions { get; init; } = [];
 
     /// <summary>Stop once the records left take no more than this many bytes (<c>reserved-space</c>, <c>keep-storage</c>, <c>max-used-space</c>).</summary>
@@ -175,18 +175,26 @@ public sealed class CacheMounts
             if (options.MinFreeBytes is { } free && FreeBytes() >= free) break;
             if (options.UnusedSince is { } since && r.LastUsedAt >= since) continue;
             if (options.Ids.Count > 0 && !options.Ids.Any(i => r.Id.StartsWith(i, StringComparison.Ordinal))) continue;
-            if (options.Descriptions.Count > 0 && !options.Descriptions.Any(d => r.Description.Contains(d, StringComparison.Ordinal))) continue;
+            if (options.Descriptions.Count > 0 && !options.Descriptions.Contains(r.Description, StringComparer.Ordinal)) continue;
             var dir = System.IO.Path.Combine(_root, r.Id);
             var doomed = dir + ".pruning-" + Guid.NewGuid().ToString("N");
-            lock (_gate)
+            try
             {
-                if (_users.ContainsKey(r.Id) || !Directory.Exists(dir)) continue;
-                Directory.Move(dir, doomed);
-                File.Delete(MetaPath(r.Id));
+                lock (_gate)
+                {
+                    if (_users.ContainsKey(r.Id) || !Directory.Exists(dir)) continue;
+                    Directory.Move(dir, doomed);
+                    File.Delete(MetaPath(r.Id));
+                }
             }
-            Directory.Delete(doomed, recursive: true);
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                continue; // left for the next prune
+            }
             kept -= r.Size;
             removed.Add(r);
+            try { Directory.Delete(doomed, recursive: true); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { /* gone from the cache; the start sweep removes the rest */ }
         }
         return removed;
     }

@@ -40,6 +40,9 @@ public sealed record Dockerfile
     public char Escape { get; init; } = '\\';
     public string? Syntax { get; init; }
     public required IReadOnlyList<Instruction> Instructions { get; init; }
+
+    /// <summary>Parser warnings (empty continuation lines), as dockerd's legacy builder prints them before the steps.</summary>
+    public IReadOnlyList<string> Warnings { get; init; } = [];
 }
 
 /// <summary>
@@ -98,6 +101,7 @@ public static partial class DockerfileParser
         }
 
         var result = new List<Instruction>();
+        var warnings = new List<string>();
         while (i < lines.Length)
         {
             var line = lines[i];
@@ -105,7 +109,9 @@ public static partial class DockerfileParser
             if (trimmed.Length == 0 || trimmed[0] == '#') { i++; continue; }
             int start = i;
             var logical = new StringBuilder();
-            // Join continuation lines; comment lines and blank lines inside a continuation are dropped.
+            bool emptyContinuation = false;
+            // Join continuation lines; comment lines and blank lines inside a continuation are dropped (a blank one
+            // with a warning, as Docker does).
             while (true)
             {
                 var cur = lines[i];
@@ -114,7 +120,11 @@ public static partial class DockerfileParser
                 if (t.Length > 0 && t[^1] == escape)
                 {
                     logical.Append(t, 0, t.Length - 1);
-                    while (i < lines.Length && (lines[i].Trim().Length == 0 || lines[i].TrimStart().StartsWith('#'))) i++;
+                    while (i < lines.Length && (lines[i].Trim().Length == 0 || lines[i].TrimStart().StartsWith('#')))
+                    {
+                        if (lines[i].Trim().Length == 0) emptyContinuation = true;
+                        i++;
+                    }
                     if (i >= lines.Length) break;
                     continue;
                 }
@@ -122,6 +132,7 @@ public static partial class DockerfileParser
                 break;
             }
             var inst = ParseInstruction(logical.ToString().Trim(), start + 1, fileName, escape);
+            if (emptyContinuation) warnings.Add("Empty continuation line found in: " + inst.Original);
             if (HeredocKeywords.Contains(inst.Keyword) && inst.Json is null)
             {
                 var docs = new List<Heredoc>();
@@ -146,7 +157,8 @@ public static partial class DockerfileParser
             }
             result.Add(inst);
         }
-        return new Dockerfile { FileName = fileName, Escape = escape, Syntax = syntax, Instructions = result };
+        if (result.Count == 0) throw new BuildFailedException("failed to parse Dockerfile: file with no instructions");
+        return new Dockerfile { FileName = fileName, Escape = escape, Syntax = syntax, Instructions = result, Warnings = warnings };
     }
 
     /// <summary>Parses one logical line (also an ONBUILD trigger, which has no line of its own).</summary>
@@ -201,6 +213,25 @@ public static partial class DockerfileParser
             throw new DockerfileException(fileName, line, "SHELL requires the arguments to be in JSON form");
         if (keyword is "COPY" or "ADD" && json is null && !rest.Contains("<<", StringComparison.Ordinal) && ShellWords.Split(rest, escape).Count < 2)
             throw new DockerfileException(fileName, line, $"{keyword} requires at least two arguments, but only one was provided. Destination could not be determined");
+        // As Docker: the old "KEY value" form of ENV and LABEL needs a value; caught when the file is parsed.
+        if (keyword is "ENV" or "LABEL" && ShellWords.Split(rest, escape) is [var only] && !only.Contains('='))
+            throw new DockerfileException(fileName, line, $"{keyword} must have two arguments");
+        if (keyword == "HEALTHCHECK")
+            foreach (var (name, value) in flags)
+            {
+                // As Docker: a bad duration or count fails the parse, before any step runs.
+                if (name == "retries")
+                {
+                    if (!int.TryParse(value, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out _))
+                        throw new DockerfileException(fileName, line, $"strconv.ParseInt: parsing \"{value}\": invalid syntax");
+                    continue;
+                }
+                try { Executor.Duration(value); }
+                catch (Exception e) when (e is FormatException or OverflowException)
+                {
+                    throw new DockerfileException(fileName, line, $"time: invalid duration \"{value}\"");
+                }
+            }
         if (keyword == "ONBUILD")
         {
             var inner = rest.Split((char[])[' ', '\t'], 2)[0].ToUpperInvariant();

@@ -11,7 +11,9 @@ namespace Berth.Builder;
 public sealed partial class Executor
 {
     /// <summary>One source of a COPY/ADD: a file or directory under <see cref="Root"/>, or a here-document.</summary>
-    private sealed record Source(string Display, string? Root, IReadOnlyList<string> Parts, Heredoc? Doc);
+    /// <see cref="Parts"/> are resolved inside the root; <see cref="Name"/> is the last component as the user named it,
+    /// the name a copy into a directory gets (a symlink source is followed, but keeps the link's name, as in Docker).</summary>
+    private sealed record Source(string Display, string? Root, IReadOnlyList<string> Parts, Heredoc? Doc, string Name);
 
     private async Task CopyAsync(Run run, Stage stage, State st, Instruction inst)
     {
@@ -50,7 +52,13 @@ public sealed partial class Executor
                 if (FindStage(run, from, stage.Index) is { } s)
                     fromImage = s.ResultId ?? throw run.Error(inst, $"stage {from} has no image");
                 else
-                    fromImage = (await ImageAsync(run, from, run.Options.Platform, pull: false)).Id;
+                {
+                    try { fromImage = (await ImageAsync(run, from, run.Options.Platform, run.Options.Pull)).Id; }
+                    catch (Exception e) when (e is not (OperationCanceledException or DockerfileException))
+                    {
+                        throw new BuildFailedException($"invalid from flag value {from}: {e.Message}");
+                    }
+                }
                 fromContainer = await containers.CreateAsync(new StepContainerSpec { ImageId = fromImage, Cmd = ["/bin/sh"] }, run.Ct);
                 fromRoot = await fromContainer.MountAsync(run.Ct);
                 sourceRoot = fromRoot.Path;
@@ -63,7 +71,7 @@ public sealed partial class Executor
                 if (word.StartsWith("<<", StringComparison.Ordinal) && inst.Heredocs.FirstOrDefault(h => word.TrimStart('<', '-').Trim('"', '\'') == h.Name) is { } doc)
                 {
                     var content = doc.Expand ? ShellWords.ExpandVariables(doc.Content, lookup, esc) : doc.Content;
-                    sources.Add(new Source(doc.Name, null, [doc.Name], doc with { Content = content }));
+                    sources.Add(new Source(doc.Name, null, [doc.Name], doc with { Content = content }, doc.Name));
                     continue;
                 }
                 if (add && (word.StartsWith("http://", StringComparison.OrdinalIgnoreCase) || word.StartsWith("https://", StringComparison.OrdinalIgnoreCase) || word.StartsWith("git@", StringComparison.Ordinal)))
@@ -73,21 +81,29 @@ public sealed partial class Executor
                 var cleaned = RootPath.Clean("/" + word);
                 if (word.IndexOfAny(['*', '?', '[']) >= 0)
                 {
-                    var matches = Glob(sourceRoot, cleaned);
-                    foreach (var m in matches) sources.Add(new Source(string.Join('/', m), sourceRoot, m, null));
+                    foreach (var m in Glob(sourceRoot, cleaned)) sources.Add(SourceAt(string.Join('/', m), m));
                     continue;
                 }
-                var resolved = RootPath.ResolveIn(p => Join(sourceRoot, p), cleaned, followLast: true);
-                if (Fs.LStat(Join(sourceRoot, resolved)) is null)
-                    throw new BuildFailedException(from is null
-                        ? $"{inst.Keyword} failed: file not found in build context or excluded by .dockerignore: stat {word}: file does not exist"
-                        : $"{inst.Keyword} failed: stat {word}: file does not exist in {from}");
-                sources.Add(new Source(word, sourceRoot, resolved, null));
+                sources.Add(SourceAt(word, cleaned));
             }
             if (sources.Count == 0)
                 throw new BuildFailedException($"{inst.Keyword} failed: no source files were specified");
+
+            // A source resolved inside its root (symlinks followed there, never to the host's files).
+            Source SourceAt(string display, List<string> parts)
+            {
+                var resolved = RootPath.ResolveIn(p => Join(sourceRoot, p), parts, followLast: true);
+                if (Fs.LStat(Join(sourceRoot, resolved)) is null)
+                {
+                    var shown = TrimLeading(display);
+                    throw new BuildFailedException(from is null
+                        ? $"{inst.Keyword} failed: file not found in build context or excluded by .dockerignore: stat {shown}: file does not exist"
+                        : $"{inst.Keyword} failed: stat {shown}: file does not exist");
+                }
+                return new Source(display, sourceRoot, resolved, null, parts.Count > 0 ? parts[^1] : display);
+            }
             if (sources.Count > 1 && !destIsDirSyntax)
-                throw run.Error(inst, $"When using {inst.Keyword} with more than one source file, the destination must be a directory and end with a /");
+                throw new BuildFailedException($"When using {inst.Keyword} with more than one source file, the destination must be a directory and end with a /");
 
             var checksum = Checksum(sources, from is not null);
             var createdBy = $"/bin/sh -c #(nop) {inst.Keyword} {(from is not null ? "from " + from + " " : "")}{(chown is not null ? "--chown=" + chown + " " : "")}{(chmod is not null ? "--chmod=" + Convert.ToString(chmod.Value, 8) + " " : "")}{(sources.Count == 1 ? "file" : "multi")}:{checksum} in {destAbs} ";
@@ -103,7 +119,7 @@ public sealed partial class Executor
             await using var c = await containers.CreateAsync(new StepContainerSpec { ImageId = image, Cmd = ["/bin/sh"] }, run.Ct);
             using (var root = await c.MountAsync(run.Ct))
             {
-                var owner = chown is null ? (0, 0) : ResolveOwner(root.Path, chown, inst, run);
+                var owner = chown is null ? (0, 0) : ResolveOwner(root.Path, chown);
                 var destHost = RootPath.Resolve(root.Path, destParts);
                 bool destIsDir = destIsDirSyntax || sources.Count > 1 || Directory.Exists(destHost) && new DirectoryInfo(destHost).LinkTarget is null;
                 foreach (var src in sources)
@@ -112,7 +128,7 @@ public sealed partial class Executor
                     if (src.Doc is { } doc)
                     {
                         var parts = destIsDir ? [.. destParts, doc.Name] : destParts;
-                        FileOps.MkdirAll(root.Path, parts[..^1], 0, 0);
+                        FileOps.MkdirAll(root.Path, parts[..^1], owner.Item1, owner.Item2);
                         var target = RootPath.ResolveParent(root.Path, parts);
                         if (Fs.LStat(target) is not null) { if (Directory.Exists(target) && new DirectoryInfo(target).LinkTarget is null) Directory.Delete(target, true); else File.Delete(target); }
                         await File.WriteAllTextAsync(target, doc.Content, run.Ct);
@@ -130,18 +146,20 @@ public sealed partial class Executor
                         CopyTree(host, root.Path, destParts, owner, chmod, run.Ct);
                         _ = destDir;
                     }
-                    else if (add && from is null && TryExtract(host, root.Path, destParts, chown is null ? null : owner, run.Ct))
+                    // Like Docker's classic builder, an extracted archive keeps its own owners: --chown does not apply.
+                    else if (add && from is null && TryExtract(host, root.Path, destParts, null, run.Ct))
                     {
                     }
                     else
                     {
-                        var parts = destIsDir ? [.. destParts, src.Parts.Count > 0 ? src.Parts[^1] : src.Display] : destParts;
-                        FileOps.MkdirAll(root.Path, parts[..^1], 0, 0);
+                        var parts = destIsDir ? [.. destParts, src.Name] : destParts;
+                        // Directories the copy creates belong to the --chown owner, as in Docker.
+                        FileOps.MkdirAll(root.Path, parts[..^1], owner.Item1, owner.Item2);
                         FileOps.CopyEntry(host, RootPath.ResolveParent(root.Path, parts), owner, chmod);
                     }
                 }
             }
-            var img = await c.CommitAsync(st.Config, createdBy, run.Ct);
+            var img = await c.CommitAsync(st.Config, createdBy, st.Author, run.Ct);
             cache?.Put(key, img.Id);
             st.ImageId = img.Id;
         }
@@ -162,6 +180,14 @@ public sealed partial class Executor
             if (depth < 0) return true;
         }
         return false;
+    }
+
+    /// <summary>Docker's trimming of a source path for its messages: one leading "/", then one leading "./".</summary>
+    private static string TrimLeading(string path)
+    {
+        if (path.StartsWith('/')) path = path[1..];
+        if (path.StartsWith("./", StringComparison.Ordinal)) path = path[2..];
+        return path;
     }
 
     private static string Join(string root, IReadOnlyList<string> parts) =>
@@ -209,11 +235,16 @@ public sealed partial class Executor
         return true;
     }
 
-    private static (int, int) ResolveOwner(string root, string spec, Instruction inst, Run run)
+    /// <summary>
+    /// <c>--chown=user[:group]</c> as Docker's classic builder reads it: names from the image's /etc/passwd and
+    /// /etc/group; without a group, the user's string is used as the group too (a name must then exist as a group).
+    /// </summary>
+    private static (int, int) ResolveOwner(string root, string spec)
     {
-        var parts = spec.Split(':', 2);
+        var parts = spec.Split(':');
+        if (parts.Length > 2) throw new BuildFailedException($"unable to convert uid/gid chown string to host mapping: invalid chown string format: {spec}");
         int uid = Id(parts[0], "passwd", 2);
-        int gid = parts.Length > 1 ? Id(parts[1], "group", 2) : parts[0].All(char.IsAsciiDigit) ? uid : PrimaryGid(parts[0]);
+        int gid = Id(parts.Length > 1 ? parts[1] : parts[0], "group", 2);
         return (uid, gid);
 
         int Id(string name, string db, int field)
@@ -224,17 +255,8 @@ public sealed partial class Executor
                 var f = line.Split(':');
                 if (f.Length > field && f[0] == name && int.TryParse(f[field], out var v)) return v;
             }
-            throw run.Error(inst, $"unable to convert uid/gid chown string to host mapping: can't find {(db == "passwd" ? "uid" : "gid")} for {(db == "passwd" ? "user" : "group")} {name}: no such {(db == "passwd" ? "user" : "group")}");
-        }
-
-        int PrimaryGid(string user)
-        {
-            foreach (var line in ReadDb("passwd"))
-            {
-                var f = line.Split(':');
-                if (f.Length > 3 && f[0] == user && int.TryParse(f[3], out var v)) return v;
-            }
-            return uid;
+            var what = db == "passwd" ? "user" : "group";
+            throw new BuildFailedException($"unable to convert uid/gid chown string to host mapping: can't find {(db == "passwd" ? "uid" : "gid")} for {what} {name}: no such {what}: {name}");
         }
 
         IEnumerable<string> ReadDb(string name)
@@ -250,7 +272,7 @@ public sealed partial class Executor
         using var h = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         foreach (var s in sources)
         {
-            h.AppendData(Encoding.UTF8.GetBytes("\0src " + s.Display + "\n"));
+            h.AppendData(Encoding.UTF8.GetBytes("\0src " + s.Name + "\n"));
             if (s.Doc is { } doc) { h.AppendData(Encoding.UTF8.GetBytes(doc.Content)); continue; }
             HashEntry(h, Join(s.Root!, s.Parts), "", withOwner);
         }
@@ -285,8 +307,10 @@ public sealed partial class Executor
         void Walk(List<string> at, int i)
         {
             if (i == pattern.Count) { results.Add(at); return; }
+            // Like Docker's walk of the context, a wildcard never descends through a symlink (which could lead out of
+            // the root); only the matched entry itself is resolved later, inside the root.
             var dir = Join(root, at);
-            if (!Directory.Exists(dir)) return;
+            if (Fs.LStat(dir) is not { } ds || (ds.Mode & Fs.S_IFMT) != Fs.S_IFDIR) return;
             var comp = pattern[i];
             if (comp.IndexOfAny(['*', '?', '[']) < 0)
             {

@@ -50,6 +50,14 @@ public sealed partial class Executor
         var p = new PreparedMounts();
         try
         {
+            // sharing=locked caches are taken all at once, in one order, so two builds that lock the same caches
+            // in different orders (or one step that mounts a cache twice) cannot wait on each other.
+            foreach (var id in mounts.Where(m => m.Type == "cache" && m.Sharing == "locked").Select(m => m.Id ?? m.Target).Distinct().Order(StringComparer.Ordinal))
+            {
+                if (CacheMounts is null) break;
+                var locked = await CacheMounts.LockAsync(id, run.Ct);
+                p.Cleanup.Add(() => { locked.Dispose(); return ValueTask.CompletedTask; });
+            }
             foreach (var m in mounts)
             {
                 switch (m.Type)
@@ -94,7 +102,7 @@ public sealed partial class Executor
         if (FindStage(run, m.From, stage.Index) is { } s)
             image = s.ResultId ?? throw run.Error(inst, $"stage {m.From} has no image");
         else
-            image = (await ImageAsync(run, m.From, run.Options.Platform, pull: false)).Id;
+            image = (await ImageAsync(run, m.From, run.Options.Platform, run.Options.Pull)).Id;
         var c = await containers.CreateAsync(new StepContainerSpec { ImageId = image, Cmd = ["/bin/sh"] }, run.Ct);
         p.Cleanup.Add(() => c.DisposeAsync());
         var root = await c.MountAsync(run.Ct);
@@ -126,11 +134,6 @@ public sealed partial class Executor
     {
         if (CacheMounts is null) throw run.Error(inst, "RUN --mount=type=cache is not available in this builder");
         var id = m.Id ?? m.Target;
-        if (m.Sharing == "locked")
-        {
-            var locked = await CacheMounts.LockAsync(id, run.Ct);
-            p.Cleanup.Add(() => { locked.Dispose(); return ValueTask.CompletedTask; });
-        }
         var lease = CacheMounts.Acquire(id, $"cached mount {m.Target} from exec {inst.Args} with id \"{id}\"");
         p.Cleanup.Add(() => { lease.Dispose(); return ValueTask.CompletedTask; });
         if (m.Sharing == "private" && lease.Busy)

@@ -31,6 +31,8 @@ public sealed partial class Executor(IBuildImages images, IBuildContainers conta
         public ContainerConfig Config = new();
         public readonly Dictionary<string, string?> Args = new(StringComparer.Ordinal);
         public bool CmdSetHere;
+        /// <summary>MAINTAINER's value: the Author of every image this stage commits from then on, as in dockerd.</summary>
+        public string? Author;
     }
 
     private sealed class Run(Executor owner, BuildContext context, BuildOptions options, Dockerfile file, Func<string, Task> stream,
@@ -44,7 +46,9 @@ public sealed partial class Executor(IBuildImages images, IBuildContainers conta
         public readonly CancellationToken Ct = ct;
         public readonly Dictionary<string, string?> MetaArgs = new(StringComparer.Ordinal);
         public readonly HashSet<string> UsedArgs = new(StringComparer.Ordinal);
+        public readonly List<Instruction> MetaArgInstructions = [];
         public List<BuildImage>? CacheFromImages;
+        public readonly Dictionary<(string Name, string? Platform), BuildImage> Images = [];
         public List<Stage> Stages = [];
         public int Step;
         public int Steps;
@@ -60,13 +64,20 @@ public sealed partial class Executor(IBuildImages images, IBuildContainers conta
     /// one they must be local.
     /// </summary>
     public async Task<string> BuildAsync(BuildContext context, Dockerfile file, BuildOptions options, Func<string, Task> stream,
-        CancellationToken ct, IBuildImageSource? source = null)
+        IBuildImageSource? source, CancellationToken ct)
     {
         var run = new Run(this, context, options, file, stream, source, ct);
         SplitStages(run);
         var target = TargetStage(run);
         var needed = NeededStages(run, target);
-        run.Steps = run.Stages.Where(s => needed.Contains(s.Index)).Sum(s => 1 + s.Body.Count);
+        run.Steps = run.MetaArgInstructions.Count + run.Stages.Where(s => needed.Contains(s.Index)).Sum(s => 1 + s.Body.Count);
+
+        // As dockerd's legacy builder: the parser's warnings first (on its stderr, which the CLI shows in red), then
+        // the ARGs before the first FROM as steps of their own.
+        if (file.Warnings.Count > 0)
+            await run.Out("\u001b[91m" + string.Concat(file.Warnings.Select(w => $"[WARNING]: {w}\n"))
+                + "[WARNING]: Empty continuation lines will become errors in a future release.\n\u001b[0m");
+        foreach (var meta in run.MetaArgInstructions) await run.Out($"Step {++run.Step}/{run.Steps} : {meta.Original}\n");
 
         foreach (var stage in run.Stages)
         {
@@ -99,7 +110,7 @@ public sealed partial class Executor(IBuildImages images, IBuildContainers conta
                 if (words.Count == 3 && words[1].Equals("AS", StringComparison.OrdinalIgnoreCase)) name = words[2].ToLowerInvariant();
                 else if (words.Count != 1) throw run.Error(inst, "FROM requires either one or three arguments");
                 if (name is not null && run.Stages.Any(s => s.Name == name))
-                    throw run.Error(inst, $"duplicate name {name}");
+                    throw run.Error(inst, $"{name} stage name already used");
                 if (words[0].Length == 0) throw run.Error(inst, "base name (" + inst.Args + ") should not be blank");
                 cur = new Stage { Index = run.Stages.Count, Name = name, From = inst, BaseName = words[0] };
                 run.Stages.Add(cur);
@@ -108,6 +119,7 @@ public sealed partial class Executor(IBuildImages images, IBuildContainers conta
             if (cur is null)
             {
                 if (inst.Keyword != "ARG") throw run.Error(inst, "no build stage in current context");
+                run.MetaArgInstructions.Add(inst);
                 foreach (var (k, v) in ParseArgDecls(run, inst, n => MetaLookup(run, n)))
                 {
                     run.MetaArgs[k] = run.Options.BuildArgs.TryGetValue(k, out var b) && b is not null ? b : v;
@@ -175,8 +187,7 @@ public sealed partial class Executor(IBuildImages images, IBuildContainers conta
         if (st.ImageId is not null)
         {
             var img = images.Find(st.ImageId)!;
-            st.Config = img.Config.Config ?? new ContainerConfig();
-            await run.Out($" ---> {Short(st.ImageId)}\n");
+            st.Config = WithDefaultPath(img.Config.Config ?? new ContainerConfig());
             var triggers = st.Config.OnBuild ?? [];
             if (triggers.Count > 0)
             {
@@ -188,12 +199,15 @@ public sealed partial class Executor(IBuildImages images, IBuildContainers conta
                     await StepAsync(run, stage, st, inst);
                 }
             }
+            // As dockerd: the FROM step's result is shown after its build triggers ran.
+            await run.Out($" ---> {Short(st.ImageId!)}\n");
         }
         else if (run.Options.Quiet is false)
         {
             await run.Out(" ---> \n");
         }
         st.Config = st.Config with { OnBuild = null };
+        st.Config = WithDefaultPath(st.Config);
 
         foreach (var inst in stage.Body)
         {
@@ -210,14 +224,25 @@ public sealed partial class Executor(IBuildImages images, IBuildContainers conta
         return await EnsureImageAsync(run, st);
     }
 
+    /// <summary>The PATH dockerd's builder gives every stage whose image sets none (so it lands in the image's Env).</summary>
+    public const string DefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+    internal static ContainerConfig WithDefaultPath(ContainerConfig c) =>
+        (c.Env ?? []).Any(e => e.StartsWith("PATH=", StringComparison.Ordinal)) ? c : c with { Env = [.. c.Env ?? [], "PATH=" + DefaultPath] };
+
     /// <summary>
     /// An image the Dockerfile names: through the request's image source (which pulls as the request allows), or
     /// the local one when the build has no source.
     /// </summary>
     private async Task<BuildImage> ImageAsync(Run run, string name, string? platform, bool pull)
     {
-        if (run.Source is not null) return await run.Source.GetAsync(name, platform, pull, run.Ct);
-        return images.Find(name) ?? throw new BuildFailedException($"No such image: {name}");
+        // Once per build for each name and platform: a --pull build pulls each image once, however often it is named.
+        if (run.Images.TryGetValue((name, platform), out var known)) return known;
+        var img = run.Source is not null
+            ? await run.Source.GetAsync(name, platform, pull, run.Ct)
+            : images.Find(name) ?? throw new BuildFailedException($"No such image: {name}");
+        run.Images[(name, platform)] = img;
+        return img;
     }
 
     /// <summary>
@@ -233,31 +258,26 @@ public sealed partial class Executor(IBuildImages images, IBuildContainers conta
         return value;
     }
 
-    /// <summary>BuildKit's automatic platform args, which FROM --platform may use: the target is the request's platform.</summary>
+    /// <summary>
+    /// BuildKit's automatic platform args, which FROM --platform may use, normalised (<c>linux/x86_64</c> is
+    /// <c>linux/amd64</c>): the build platform is this machine's, the target the request's.
+    /// </summary>
     private static string? PlatformArg(Run run, string name)
     {
-        var build = $"linux/{HostArch}";
-        var target = run.Options.Platform is { Length: > 0 } p ? p : build;
-        var parts = target.Split('/');
+        var (_, buildArch, _) = Platforms.Parse(null);
+        var (os, arch, variant) = Platforms.Parse(run.Options.Platform);
         return name switch
         {
-            "BUILDPLATFORM" => build,
+            "BUILDPLATFORM" => Platforms.Format(null),
             "BUILDOS" => "linux",
-            "BUILDARCH" => HostArch,
-            "TARGETPLATFORM" => target,
-            "TARGETOS" => parts[0],
-            "TARGETARCH" => parts.Length > 1 ? parts[1] : HostArch,
-            "TARGETVARIANT" => parts.Length > 2 ? parts[2] : "",
+            "BUILDARCH" => buildArch,
+            "TARGETPLATFORM" => Platforms.Format(run.Options.Platform),
+            "TARGETOS" => os,
+            "TARGETARCH" => arch,
+            "TARGETVARIANT" => variant ?? "",
             _ => null,
         };
     }
-
-    private static string HostArch => System.Runtime.InteropServices.RuntimeInformation.OSArchitecture switch
-    {
-        System.Runtime.InteropServices.Architecture.X64 => "amd64",
-        System.Runtime.InteropServices.Architecture.Arm64 => "arm64",
-        var a => a.ToString().ToLowerInvariant(),
-    };
 
     public static string Short(string id) => (id.StartsWith("sha256:", StringComparison.Ordinal) ? id[7..] : id)[..12];
 
@@ -357,17 +377,18 @@ public sealed partial class Executor(IBuildImages images, IBuildContainers conta
         var lookup = Lookup(run, st);
         var esc = run.File.Escape;
         string shown = inst.Keyword + " " + inst.Args;
+        string? note = null;
         switch (inst.Keyword)
         {
             case "ENV":
                 {
+                    // As Docker: every pair is expanded against the environment before this ENV (ENV a=1 b=$a leaves b
+                    // the old $a).
                     var env = (c.Env ?? []).ToList();
-                    foreach (var (k, v) in KeyValues(run, st, inst, "ENV"))
-                    {
-                        env = SetEnv(env, k, v);
-                        st.Config = c = c with { Env = env }; // later pairs see earlier ones
-                    }
-                    shown = "ENV " + string.Join(' ', KeyValues(run, st, inst, "ENV").Select(kv => $"{kv.Key}={kv.Value}"));
+                    var kvs = KeyValues(run, st, inst, "ENV");
+                    foreach (var (k, v) in kvs) env = SetEnv(env, k, v);
+                    c = c with { Env = env };
+                    shown = "ENV " + string.Join(' ', kvs.Select(kv => $"{kv.Key}={kv.Value}"));
                     break;
                 }
             case "LABEL":
@@ -386,11 +407,12 @@ public sealed partial class Executor(IBuildImages images, IBuildContainers conta
             case "EXPOSE":
                 {
                     var ports = new Dictionary<string, EmptyObject>(c.ExposedPorts ?? new Dictionary<string, EmptyObject>());
-                    foreach (var w in ShellWords.ExpandWords(inst.Args, lookup, esc))
+                    var written = ShellWords.ExpandWords(inst.Args, lookup, esc);
+                    foreach (var w in written)
                     {
                         var parts = w.Split('/', 2);
                         var proto = parts.Length > 1 ? parts[1].ToLowerInvariant() : "tcp";
-                        if (proto is not ("tcp" or "udp" or "sctp")) throw run.Error(inst, $"invalid proto: {proto}");
+                        if (proto is not ("tcp" or "udp" or "sctp")) throw run.Error(inst, $"Invalid proto: {proto}");
                         var range = parts[0].Split('-', 2);
                         if (!ushort.TryParse(range[0], out var lo) || range.Length > 1 && !ushort.TryParse(range[1], out _))
                             throw run.Error(inst, $"invalid containerPort: {parts[0]}");
@@ -398,7 +420,7 @@ public sealed partial class Executor(IBuildImages images, IBuildContainers conta
                         for (int p = lo; p <= hi; p++) ports[$"{p}/{proto}"] = EmptyObject.Instance;
                     }
                     c = c with { ExposedPorts = ports };
-                    shown = "EXPOSE " + string.Join(' ', ports.Keys.Order(StringComparer.Ordinal));
+                    shown = "EXPOSE " + string.Join(' ', written);
                     break;
                 }
             case "USER":
@@ -411,6 +433,7 @@ public sealed partial class Executor(IBuildImages images, IBuildContainers conta
             case "STOPSIGNAL":
                 {
                     var s = ShellWords.Expand(inst.Args.Trim(), lookup, esc);
+                    if (!ValidSignal(s)) throw run.Error(inst, $"Invalid signal: {s}");
                     c = c with { StopSignal = s };
                     shown = "STOPSIGNAL " + s;
                     break;
@@ -448,18 +471,48 @@ public sealed partial class Executor(IBuildImages images, IBuildContainers conta
                 {
                     if (inst.Json is null || inst.Json.Count == 0) throw run.Error(inst, "SHELL requires at least one argument");
                     c = c with { Shell = inst.Json };
-                    shown = "SHELL " + Show(inst.Json);
+                    shown = "SHELL [" + string.Join(' ', inst.Json) + "]";
                     break;
                 }
             case "HEALTHCHECK":
                 {
-                    c = c with { Healthcheck = Healthcheck(run, st, inst) };
+                    var hc = Healthcheck(run, st, inst);
+                    // As dockerd: a note when this replaces a real check (from this Dockerfile or the base image).
+                    if (c.Healthcheck?.Test is { Count: > 0 } old && old[0] != "NONE")
+                        note = $"Note: overriding previous HEALTHCHECK: [{string.Join(' ', old)}]\n";
+                    c = c with { Healthcheck = hc };
                     break;
                 }
             default:
                 throw run.Error(inst, $"unknown instruction: {inst.Keyword}");
         }
-        return CommitMetaAsync(run, st, c, shown, author: inst.Keyword == "MAINTAINER" ? inst.Args : null);
+        return note is null ? CommitMetaAsync(run, st, c, shown, author: inst.Keyword == "MAINTAINER" ? inst.Args : null) : NoteThenCommit();
+
+        async Task NoteThenCommit()
+        {
+            await run.Out(note);
+            await CommitMetaAsync(run, st, c, shown);
+        }
+    }
+
+    private static readonly HashSet<string> SignalNames = new(StringComparer.Ordinal)
+    {
+        "ABRT", "ALRM", "BUS", "CHLD", "CLD", "CONT", "FPE", "HUP", "ILL", "INT", "IO", "IOT", "KILL", "PIPE", "POLL", "PROF",
+        "PWR", "QUIT", "SEGV", "STKFLT", "STOP", "SYS", "TERM", "TRAP", "TSTP", "TTIN", "TTOU", "URG", "USR1", "USR2",
+        "VTALRM", "WINCH", "XCPU", "XFSZ", "UNUSED",
+    };
+
+    /// <summary>Docker's signal check for STOPSIGNAL: a number 1-64, or a Linux name with or without "SIG", or RTMIN/RTMAX(+/-n).</summary>
+    internal static bool ValidSignal(string s)
+    {
+        if (int.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out var n)) return n is > 0 and <= 64;
+        var name = s.ToUpperInvariant();
+        if (name.StartsWith("SIG", StringComparison.Ordinal)) name = name[3..];
+        if (SignalNames.Contains(name)) return true;
+        if (name is "RTMIN" or "RTMAX") return true;
+        if (name.StartsWith("RTMIN+", StringComparison.Ordinal) && int.TryParse(name[6..], NumberStyles.None, CultureInfo.InvariantCulture, out var p)) return p is >= 1 and <= 15;
+        if (name.StartsWith("RTMAX-", StringComparison.Ordinal) && int.TryParse(name[6..], NumberStyles.None, CultureInfo.InvariantCulture, out var m)) return m is >= 1 and <= 14;
+        return false;
     }
 
     private static string Show(IReadOnlyList<string> argv) => "[" + string.Join(' ', argv.Select(a => "\"" + a + "\"")) + "]";
@@ -528,7 +581,9 @@ public sealed partial class Executor(IBuildImages images, IBuildContainers conta
 
     private async Task CommitMetaAsync(Run run, State st, ContainerConfig config, string shown, string? author = null, bool announce = true)
     {
-        var createdBy = "/bin/sh -c #(nop) " + shown;
+        if (author is not null) st.Author = author;
+        // dockerd's history text for a config-only step: the stage's shell, then "#(nop) " and the step, joined by spaces.
+        var createdBy = string.Join(' ', config.Shell ?? DefaultShell) + " #(nop)  " + shown;
         var key = CacheKey(st.ImageId, createdBy, ConfigHash(config));
         if (await TryCacheAsync(run, st, key, createdBy, config) is { } hit)
         {
@@ -537,8 +592,7 @@ public sealed partial class Executor(IBuildImages images, IBuildContainers conta
             st.Config = config;
             return;
         }
-        _ = author;
-        var img = await images.CommitConfigAsync(st.ImageId, config, createdBy, run.Ct);
+        var img = await images.CommitConfigAsync(st.ImageId, config, createdBy, st.Author, run.Ct);
         cache?.Put(key, img.Id);
         st.ImageId = img.Id;
         st.Config = config;
@@ -563,7 +617,7 @@ public sealed partial class Executor(IBuildImages images, IBuildContainers conta
     private async Task<string> EnsureImageAsync(Run run, State st)
     {
         if (st.ImageId is null)
-            st.ImageId = (await images.CommitConfigAsync(null, st.Config, "", run.Ct)).Id;
+            st.ImageId = (await images.CommitConfigAsync(null, st.Config, "", null, run.Ct)).Id;
         return st.ImageId;
     }
 
@@ -626,7 +680,7 @@ public sealed partial class Executor(IBuildImages images, IBuildContainers conta
         if (code != 0)
             throw new BuildFailedException($"The command '{string.Join(' ', argv)}' returned a non-zero code: {code}", code);
         await RemoveMountpointsAsync(c, mountpoints, run.Ct);
-        var img = await c.CommitAsync(st.Config, createdBy, run.Ct);
+        var img = await c.CommitAsync(st.Config, createdBy, st.Author, run.Ct);
         cache?.Put(key, img.Id);
         st.ImageId = img.Id;
         if (c.Remove) await run.Out($"Removing intermediate container {c.Id[..12]}\n");
@@ -662,7 +716,7 @@ public sealed partial class Executor(IBuildImages images, IBuildContainers conta
                 created = true;
             }
         }
-        var img = created ? await c.CommitAsync(config, createdBy, run.Ct) : await images.CommitConfigAsync(st.ImageId, config, createdBy, run.Ct);
+        var img = created ? await c.CommitAsync(config, createdBy, st.Author, run.Ct) : await images.CommitConfigAsync(st.ImageId, config, createdBy, st.Author, run.Ct);
         cache?.Put(key, img.Id);
         (st.ImageId, st.Config) = (img.Id, config);
     }

@@ -37,7 +37,7 @@ public interface IBuildImages
     /// An image that is <paramref name="parentId"/> (null: nothing, <c>FROM scratch</c>) with only a new config and
     /// history entry, no new layer: what metadata instructions make.
     /// </summary>
-    Task<BuildImage> CommitConfigAsync(string? parentId, ContainerConfig config, string createdBy, CancellationToken ct);
+    Task<BuildImage> CommitConfigAsync(string? parentId, ContainerConfig config, string createdBy, string? author, CancellationToken ct);
 
     /// <summary>
     /// --cache-from: an image that is <paramref name="parentId"/> plus the layer (none for an empty-layer entry) and
@@ -81,7 +81,7 @@ public interface IStepContainer : IAsyncDisposable
     Task<IMountedRootfs> MountAsync(CancellationToken ct);
 
     /// <summary>The container's writable layer as a new image on its image, with <paramref name="config"/>.</summary>
-    Task<BuildImage> CommitAsync(ContainerConfig config, string createdBy, CancellationToken ct);
+    Task<BuildImage> CommitAsync(ContainerConfig config, string createdBy, string? author, CancellationToken ct);
 
     /// <summary>Dispose keeps the container (<c>rm=false</c>) when this is false.</summary>
     bool Remove { get; set; }

@@ -117,6 +117,33 @@ internal sealed class CredentialStore
         };
     }
 
+    /// <summary>Every stored login by its key (a build sends them all: the daemon picks the one its bases need).</summary>
+    public Dictionary<string, AuthConfig> All(TextWriter? warn = null)
+    {
+        JsonObject root;
+        try
+        {
+            root = Load();
+        }
+        catch (CredentialStoreException e)
+        {
+            warn?.WriteLine($"WARNING: Error loading config file: {e.Message}");
+            return [];
+        }
+        var all = new Dictionary<string, AuthConfig>(StringComparer.Ordinal);
+        if (root["auths"] is JsonObject auths)
+        {
+            foreach (var (key, _) in auths)
+            {
+                if (Get(key, warn) is { } auth)
+                {
+                    all[key] = auth;
+                }
+            }
+        }
+        return all;
+    }
+
     /// <summary>Stores credentials under <paramref name="key"/>: the password, or an identity token in its place.</summary>
     public void Store(string key, string username, string? password, string? identityToken = null)
     {

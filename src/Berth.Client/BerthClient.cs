@@ -100,10 +100,10 @@ public sealed partial class BerthClient : IDisposable
 
     // Sends a request and turns an error status into DockerApiException; the caller owns the response.
     internal async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, Query? query, HttpContent? content, CancellationToken ct,
-        HttpCompletionOption completion = HttpCompletionOption.ResponseContentRead)
+        HttpCompletionOption completion = HttpCompletionOption.ResponseContentRead, (string Name, string Value)? header = null)
     {
         var uri = await VersionedPathAsync(path, query, ct).ConfigureAwait(false);
-        return await SendRawAsync(method, uri, content, ct, completion).ConfigureAwait(false);
+        return await SendRawAsync(method, uri, content, ct, completion, header).ConfigureAwait(false);
     }
 
     private async Task<HttpResponseMessage> SendRawAsync(HttpMethod method, string uri, HttpContent? content, CancellationToken ct, HttpCompletionOption completion,

@@ -233,7 +233,7 @@ public sealed class ImageStore
     {
         ImageReference? tag = options.Tag is { Length: > 0 } t ? ParseTag(t) : null;
         var runConfig = ConfigChanges.Apply(new ContainerConfig(), options.Changes);
-        var (os, arch, variant) = ParsePlatform(options.Platform);
+        var (os, arch, variant) = Platforms.Parse(options.Platform);
 
         Descriptor layer;
         using (var tar = Compression.Decompress(tarOrGz, leaveOpen: true))
@@ -284,7 +284,7 @@ public sealed class ImageStore
         ImageManifest parentManifest;
         if (parent is null)
         {
-            var (os, arch, _) = ParsePlatform(null);
+            var (os, arch, _) = Platforms.Parse(null);
             parentConfig = new ImageConfig { Os = os, Architecture = arch };
             parentManifest = new ImageManifest { Config = new OciDescriptor { MediaType = MediaTypes.OciConfig, Digest = "" } };
         }
@@ -477,30 +477,6 @@ public sealed class ImageStore
             if (!used) _content.Delete(blob);
             throw new BerthException(ErrorKind.InvalidArgument, $"invalid tar archive: {e.Message}", e);
         }
-    }
-
-    /// <summary><c>os/arch[/variant]</c> with Docker's normalisations; default the daemon's own platform.</summary>
-    public static (string Os, string Arch, string? Variant) ParsePlatform(string? platform)
-    {
-        var hostArch = RuntimeInformation.OSArchitecture switch
-        {
-            Architecture.X64 => "amd64",
-            Architecture.Arm64 => "arm64",
-            Architecture.Arm => "arm",
-            Architecture.X86 => "386",
-            Architecture.S390x => "s390x",
-            Architecture.Ppc64le => "ppc64le",
-            Architecture.RiscV64 => "riscv64",
-            var a => a.ToString().ToLowerInvariant(),
-        };
-        if (string.IsNullOrEmpty(platform)) return ("linux", hostArch, null);
-        var parts = platform.ToLowerInvariant().Split('/');
-        if (parts.Length > 3 || parts.Any(p => p.Length == 0))
-            throw BerthException.Invalid($"\"{platform}\": unknown operating system or architecture: invalid argument");
-        var os = parts[0];
-        if (os != "linux") throw BerthException.Invalid($"\"{platform}\": operating system is not supported");
-        var arch = parts.Length > 1 ? parts[1] switch { "x86_64" or "x86-64" => "amd64", "aarch64" => "arm64", var a => a } : hostArch;
-        return (os, arch, parts.Length > 2 ? parts[2] : null);
     }
 
     private static ImageReference ParseTag(string reference)

@@ -143,6 +143,14 @@ public sealed class BerthDistributionCliTests(AuthRegistryFixture f) : IClassFix
         Ok(quiet, Diagnostics);
         Assert.Equal($"{image}\n", quiet.Stdout);
 
+        // berth build sends the stored logins (X-Registry-Config): a base on the registry is pulled with them.
+        Ok(await f.BerthAsync(null, "rmi", image));
+        var context = f.Daemon.NewContext(("Dockerfile", $"FROM {image}\nRUN echo built > /built\n"));
+        var build = await f.BerthAsync(null, "build", "-t", image + "-built", context);
+        Ok(build, Diagnostics);
+        Assert.Contains("v1: Pulling from it/app", build.Stdout, StringComparison.Ordinal);
+        Ok(await f.BerthAsync(null, "rmi", image + "-built"));
+
         var logout = await f.BerthAsync(null, "logout", f.Registry);
         Ok(logout);
         Assert.Equal($"Removing login credentials for {f.Registry}\n", logout.Stdout);
@@ -152,5 +160,8 @@ public sealed class BerthDistributionCliTests(AuthRegistryFixture f) : IClassFix
         var denied = await f.BerthAsync(null, "pull", image);
         Assert.True(denied.ExitCode == 1, denied.ToString());
         Assert.Matches("(?i)unauthori[sz]ed|authentication required|denied|docker login", denied.Stderr);
+        var deniedBuild = await f.BerthAsync(null, "build", context);
+        Assert.True(deniedBuild.ExitCode == 1, deniedBuild.ToString());
+        Assert.Matches("(?i)unauthori[sz]ed|authentication required|denied|docker login", deniedBuild.Stderr);
     }
 }

@@ -133,7 +133,10 @@ public sealed class BuildOptionsTests(DaemonFixture d) : IClassFixture<DaemonFix
     [Fact]
     public async Task Limits_and_host_settings_apply_to_run_steps_as_to_docker_run()
     {
-        const string Script = "cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/cpu/cpu.cfs_quota_us; grep myhost /etc/hosts; ulimit -n; ulimit -Hn; df -k /dev/shm | tail -1 | awk '{print $2}'";
+        // cgroup v1 files, or v2's where the host has only that.
+        const string Script = "cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max; "
+            + "cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us 2>/dev/null || cut -d' ' -f1 /sys/fs/cgroup/cpu.max; "
+            + "grep myhost /etc/hosts; ulimit -n; ulimit -Hn; df -k /dev/shm | tail -1 | awk '{print $2}'";
         var dir = d.NewContext(("Dockerfile", $"FROM busybox\nRUN ({Script}) > /limits\n"));
         await BuildOk(dir, "--no-cache", "--memory", "64m", "--cpu-quota", "50000", "--cpu-period", "100000",
             "--add-host", "myhost:10.1.2.3", "--ulimit", "nofile=1024:2048", "--shm-size", "16m", "-t", Tag("limits"));
@@ -144,6 +147,15 @@ public sealed class BuildOptionsTests(DaemonFixture d) : IClassFixture<DaemonFix
             "--ulimit", "nofile=1024:2048", "--shm-size", "16m", "busybox", "sh", "-c", Script);
         Assert.Equal("67108864\n50000\n10.1.2.3\tmyhost\n1024\n2048\n16384\n", run.Stdout);
         await Ok("rmi", Tag("limits"));
+        // Inspect shows the /dev/shm size, dockerd's default when none was asked for.
+        var created = (await Ok("create", "busybox", "true")).Stdout.Trim();
+        Assert.Equal("67108864", (await Ok("inspect", "-f", "{{.HostConfig.ShmSize}}", created)).Stdout.Trim());
+        await Ok("rm", created);
+
+        // As dockerd on Linux: security options are refused on build rather than quietly ignored.
+        var secopt = await d.DockerBuildAsync(dir, "--security-opt", "seccomp=unconfined");
+        Assert.NotEqual(0, secopt.ExitCode);
+        Assert.Contains("does not support setting security options on build", secopt.Stdout);
 
         // Bad limits are the client's mistake (the docker CLI checks names itself, so these go to the API directly).
         foreach (var (hostConfig, message) in new[]
@@ -180,6 +192,10 @@ public sealed class BuildOptionsTests(DaemonFixture d) : IClassFixture<DaemonFix
         // Filters that select no cache mount leave it; a plain prune removes it and says what it reclaimed.
         Assert.DoesNotContain(hex, (await Ok("builder", "prune", "-f", "--filter", "type=regular")).Stdout);
         Assert.DoesNotContain(hex, (await Ok("builder", "prune", "-f", "--filter", "until=240h")).Stdout);
+        Assert.DoesNotContain(hex, (await Ok("builder", "prune", "-f", "--filter", "description=cached")).Stdout);
+        var conflicting = await d.ShellAsync($"curl -s -w '\\n%{{http_code}}' --unix-socket {d.Socket} -X POST "
+            + "'http://x/build/prune?filters=%7B%22until%22%3A%5B%221h%22%5D%2C%22unused-for%22%3A%5B%221h%22%5D%7D'");
+        Assert.EndsWith("\n400", conflicting.Stdout.Trim());
         var prune = await Ok("builder", "prune", "-f");
         Assert.Contains(hex, prune.Stdout);
         Assert.Contains("Total reclaimed space: 4B", prune.Stdout);

@@ -104,7 +104,7 @@ public sealed class BuildTests(DaemonFixture d) : IClassFixture<DaemonFixture>
         var dir = NewContext(("Dockerfile", "FROM busybox\n# a comment\nFORM busybox\n"));
         var b = await BuildAsync(dir);
         Assert.NotEqual(0, b.ExitCode);
-        Assert.Contains("Dockerfile:3: unknown instruction: FORM", b.Stdout);
+        Assert.Contains("Error response from daemon: Dockerfile:3: unknown instruction: FORM", b.Stdout);
     }
 
     [Fact]

@@ -100,6 +100,21 @@ internal static class BuildCommand
             Pull = args.GetBool("pull"),
             Remove = args.GetBool("rm", true),
             ForceRemove = args.GetBool("force-rm"),
+            Platform = args.Get("platform"),
+            CacheFrom = args.GetAll("cache-from"),
+            Memory = RunOptions.Bytes(args, "memory", 'm') ?? 0,
+            MemorySwap = args.Get("memory-swap") == "-1" ? -1 : RunOptions.Bytes(args, "memory-swap", null) ?? 0,
+            CpuShares = RunOptions.Int(args, "cpu-shares", 'c') ?? 0,
+            CpuPeriod = RunOptions.Int(args, "cpu-period", null) ?? 0,
+            CpuQuota = RunOptions.Int(args, "cpu-quota", null) ?? 0,
+            CpusetCpus = args.Get("cpuset-cpus"),
+            CpusetMems = args.Get("cpuset-mems"),
+            CgroupParent = args.Get("cgroup-parent"),
+            ShmSize = RunOptions.Bytes(args, "shm-size", null) ?? 0,
+            Ulimits = [.. args.GetAll("ulimit").Select(u => RunOptions.ParseUlimit(u, args))],
+            ExtraHosts = args.GetAll("add-host"),
+            SecurityOpt = args.GetAll("security-opt"),
+            RegistryConfig = RegistryAuthCommands.RegistryConfig(ctx),
         };
         ImageBuildResult result;
         try
@@ -163,6 +178,10 @@ internal static class BuildCommand
                     throw new ExitException(code, error);
                 }
             }
+        }
+        if (args.Get("iidfile") is { Length: > 0 } iidfile && imageId is not null)
+        {
+            await File.WriteAllTextAsync(iidfile, imageId).ConfigureAwait(false);
         }
         if (quiet)
         {

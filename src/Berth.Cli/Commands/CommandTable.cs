@@ -263,9 +263,12 @@ internal static class CommandTable
         new(new("image build", "berth build [OPTIONS] PATH | -", "Build an image from a Dockerfile",
             [
                 FlagSpec.List("build-arg", null, "Set build-time variables"),
+                FlagSpec.List("cache-from", null, "Images to consider as cache sources"),
                 FlagSpec.Str("file", 'f', "Name of the Dockerfile (Default is \"PATH/Dockerfile\")"),
                 FlagSpec.Bool("force-rm", null, "Always remove intermediate containers"),
+                FlagSpec.Str("iidfile", null, "Write the image ID to the file"),
                 FlagSpec.List("label", null, "Set metadata for an image"),
+                FlagSpec.Str("platform", null, "Set platform if server is multi-platform capable"),
                 FlagSpec.Str("network", null, "Set the networking mode for the RUN instructions during build", defaultValue: "default"),
                 FlagSpec.Bool("no-cache", null, "Do not use cache when building the image"),
                 FlagSpec.Bool("pull", null, "Always attempt to pull a newer version of the image"),
@@ -273,6 +276,9 @@ internal static class CommandTable
                 FlagSpec.Bool("rm", null, "Remove intermediate containers after a successful build (default true)"),
                 FlagSpec.List("tag", 't', "Name and optionally a tag in the \"name:tag\" format"),
                 FlagSpec.Str("target", null, "Set the target build stage to build."),
+                // The RUN containers' limits and host settings: docker build takes these flags of docker run.
+                .. ContainerConfigFlags.Where(f => f.Name is "add-host" or "cgroup-parent" or "cpu-period" or "cpu-quota" or "cpu-shares"
+                    or "cpuset-cpus" or "cpuset-mems" or "memory" or "memory-swap" or "security-opt" or "shm-size" or "ulimit"),
             ], MinArgs: 1, MaxArgs: 1, Aliases: ["image build", "build", "builder build"]), BuildCommand.BuildAsync),
         new(new("image history", "berth image history [OPTIONS] IMAGE", "Show the history of an image",
             [

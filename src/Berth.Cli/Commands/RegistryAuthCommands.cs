@@ -201,6 +201,13 @@ internal static class RegistryAuthCommands
         return Task.FromResult(0);
     }
 
+    /// <summary>The X-Registry-Config value of a build: every stored login; null when there is none.</summary>
+    internal static string? RegistryConfig(CliContext ctx)
+    {
+        var all = CredentialStore.FromEnvironment(ctx.Env).All(ctx.Err);
+        return all.Count == 0 ? null : RegistryAuth.EncodeConfig(all);
+    }
+
     /// <summary>The X-Registry-Auth value for an image on <paramref name="domain"/>, from the stored credentials; null when none.</summary>
     internal static string? RegistryAuthFor(CliContext ctx, string domain)
     {

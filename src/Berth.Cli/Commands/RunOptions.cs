@@ -474,7 +474,7 @@ internal sealed record RunOptions(ContainerCreateRequest Request, string? Name, 
         };
     }
 
-    private static Ulimit ParseUlimit(string value, ParsedArgs args)
+    internal static Ulimit ParseUlimit(string value, ParsedArgs args)
     {
         var eq = value.IndexOf('=');
         var limits = eq < 0 ? [] : value[(eq + 1)..].Split(':');

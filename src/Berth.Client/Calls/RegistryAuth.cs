@@ -13,7 +13,27 @@ public static class RegistryAuth
 {
     public const string Header = "X-Registry-Auth";
 
-    public static string Encode(AuthConfig auth) => Convert.ToBase64String(Json(auth)).Replace('+', '-').Replace('/', '_');
+    /// <summary>The <c>X-Registry-Config</c> header of a build: every login, by registry.</summary>
+    public const string ConfigHeader = "X-Registry-Config";
+
+    public static string Encode(AuthConfig auth) => Base64Url(Json(auth));
+
+    /// <summary>The <c>X-Registry-Config</c> value: base64url of <c>{"registry": credentials, ...}</c>.</summary>
+    public static string EncodeConfig(IReadOnlyDictionary<string, AuthConfig> auths)
+    {
+        using var buffer = new MemoryStream();
+        using (var w = new Utf8JsonWriter(buffer))
+        {
+            w.WriteStartObject();
+            foreach (var (key, auth) in auths)
+            {
+                w.WritePropertyName(key);
+                Write(w, auth);
+            }
+            w.WriteEndObject();
+        }
+        return Base64Url(buffer.ToArray());
+    }
 
     /// <summary>The JSON of <paramref name="auth"/> as Go's encoding/json writes it with <c>omitempty</c>.</summary>
     public static byte[] Json(AuthConfig auth)
@@ -21,17 +41,24 @@ public static class RegistryAuth
         using var buffer = new MemoryStream();
         using (var w = new Utf8JsonWriter(buffer))
         {
-            w.WriteStartObject();
-            Field(w, "username", auth.Username);
-            Field(w, "password", auth.Password);
-            Field(w, "auth", auth.Auth);
-            Field(w, "email", auth.Email);
-            Field(w, "serveraddress", auth.ServerAddress);
-            Field(w, "identitytoken", auth.IdentityToken);
-            Field(w, "registrytoken", auth.RegistryToken);
-            w.WriteEndObject();
+            Write(w, auth);
         }
         return buffer.ToArray();
+    }
+
+    private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).Replace('+', '-').Replace('/', '_');
+
+    private static void Write(Utf8JsonWriter w, AuthConfig auth)
+    {
+        w.WriteStartObject();
+        Field(w, "username", auth.Username);
+        Field(w, "password", auth.Password);
+        Field(w, "auth", auth.Auth);
+        Field(w, "email", auth.Email);
+        Field(w, "serveraddress", auth.ServerAddress);
+        Field(w, "identitytoken", auth.IdentityToken);
+        Field(w, "registrytoken", auth.RegistryToken);
+        w.WriteEndObject();
     }
 
     private static void Field(Utf8JsonWriter w, string name, string? value)
@@ -49,8 +76,7 @@ public sealed partial class BerthClient
     internal async Task<HttpResponseMessage> SendWithRegistryAuthAsync(HttpMethod method, string path, Query? query, string? registryAuth,
         CancellationToken ct)
     {
-        var uri = await VersionedPathAsync(path, query, ct).ConfigureAwait(false);
-        return await SendRawAsync(method, uri, null, ct, HttpCompletionOption.ResponseHeadersRead,
+        return await SendAsync(method, path, query, null, ct, HttpCompletionOption.ResponseHeadersRead,
             string.IsNullOrEmpty(registryAuth) ? null : (RegistryAuth.Header, registryAuth)).ConfigureAwait(false);
     }
 }

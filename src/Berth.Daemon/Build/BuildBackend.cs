@@ -17,10 +17,10 @@ internal sealed class BuildImages(ImageStore images, Content.IContentStore conte
     public BuildImage? Find(string nameOrId) =>
         images.Resolve(nameOrId) is { } r ? new BuildImage(r.Id, images.GetConfig(r)) : null;
 
-    public async Task<BuildImage> CommitConfigAsync(string? parentId, ImageContainerConfig config, string createdBy, CancellationToken ct)
+    public async Task<BuildImage> CommitConfigAsync(string? parentId, ImageContainerConfig config, string createdBy, string? author, CancellationToken ct)
     {
         var parent = parentId is null ? null : images.Resolve(parentId) ?? throw Core.BerthException.NotFound($"No such image: {parentId}");
-        var img = await images.CommitAsync(parent, null, new CommitOptions { Config = config, CreatedBy = createdBy }, ct);
+        var img = await images.CommitAsync(parent, null, new CommitOptions { Config = config, CreatedBy = createdBy, Author = author }, ct);
         return new BuildImage(img.Id, images.GetConfig(img));
     }
 
@@ -67,10 +67,8 @@ internal sealed class BuildImageSource(ImageStore images, ImagePuller puller, Ev
         if (!ImageReference.TryParse(name, out _)) throw new BuildFailedException($"invalid reference format: {name}");
         var r = ImageReference.ParseNormalized(name);
         if (r.Tag is null && r.Digest is null) r = r.WithTag(ImageReference.DefaultTag);
-        var result = await stream.RelayAsync(post => puller.PullAsync(
-            new PullOptions { Reference = r, Credentials = credentials(r.Domain), Platform = platform },
-            p => { if (!quiet) post(JsonMessageStream.Status(p.Id, p.Status, p.Current, p.Total)); }, ct), ct);
-        events.Image("pull", r.FamiliarString, r.FamiliarString, result.Image.Labels);
+        var result = await stream.RelayAsync(
+            post => Routers.DistributionRouter.PullOneAsync(puller, events, r, credentials(r.Domain), platform, quiet ? null : post, ct), ct);
         return new BuildImage(result.Image.Id, images.GetConfig(result.Image));
     }
 
@@ -84,7 +82,7 @@ internal sealed class BuildImageSource(ImageStore images, ImagePuller puller, Ev
     private static bool Fits(Content.ImageConfig config, string? platform)
     {
         if (platform is null) return true;
-        var (os, arch, variant) = ImageStore.ParsePlatform(platform);
+        var (os, arch, variant) = Content.Platforms.Parse(platform);
         return config.Os == os && config.Architecture == arch && (variant is null || config.Variant == variant);
     }
 }
@@ -115,7 +113,6 @@ internal sealed class BuildContainers(ContainerService containers, ContainerFile
                 ShmSize = spec.Resources.ShmSize,
                 Ulimits = spec.Resources.Ulimits.Count == 0 ? null : [.. spec.Resources.Ulimits.Select(u => new Api.Ulimit { Name = u.Name, Soft = u.Soft, Hard = u.Hard })],
                 ExtraHosts = spec.Resources.ExtraHosts.Count == 0 ? null : spec.Resources.ExtraHosts,
-                SecurityOpt = spec.Resources.SecurityOpt.Count == 0 ? null : spec.Resources.SecurityOpt,
                 NetworkMode = string.IsNullOrEmpty(spec.NetworkMode) || spec.NetworkMode == "default" ? "bridge" : spec.NetworkMode,
                 Mounts = spec.Mounts.Count == 0 ? null : [.. spec.Mounts.Select(m => new Api.MountSpec
                 {
@@ -150,7 +147,7 @@ internal sealed class BuildContainers(ContainerService containers, ContainerFile
         public async Task<IMountedRootfs> MountAsync(CancellationToken ct) =>
             new Mounted(await containers.LeaseRootfsAsync(id, mount: true, ct));
 
-        public async Task<BuildImage> CommitAsync(ImageContainerConfig config, string createdBy, CancellationToken ct)
+        public async Task<BuildImage> CommitAsync(ImageContainerConfig config, string createdBy, string? author, CancellationToken ct)
         {
             Directory.CreateDirectory(spoolDir);
             var spool = Path.Combine(spoolDir, $"build-{Guid.NewGuid():N}");
@@ -164,7 +161,7 @@ internal sealed class BuildContainers(ContainerService containers, ContainerFile
                 var parent = containers.Images.Resolve(imageId) ?? throw Core.BerthException.NotFound($"No such image: {imageId}");
                 await using var layer = new FileStream(spool, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.Asynchronous);
                 // A step that changed nothing adds no layer (an empty diff is not even a tar).
-                var img = await containers.Images.CommitAsync(parent, layer.Length == 0 ? null : layer, new CommitOptions { Config = config, CreatedBy = createdBy }, ct);
+                var img = await containers.Images.CommitAsync(parent, layer.Length == 0 ? null : layer, new CommitOptions { Config = config, CreatedBy = createdBy, Author = author }, ct);
                 return new BuildImage(img.Id, containers.Images.GetConfig(img));
             }
             finally

@@ -132,7 +132,12 @@ internal sealed partial class ContainerService
                 Path = argv[0],
                 Args = argv.Skip(1).ToList(),
                 Config = config,
-                HostConfig = host with { NetworkMode = string.IsNullOrEmpty(host.NetworkMode) ? "bridge" : host.NetworkMode },
+                HostConfig = host with
+                {
+                    NetworkMode = string.IsNullOrEmpty(host.NetworkMode) ? "bridge" : host.NetworkMode,
+                    // As dockerd: the default /dev/shm size is stored at create, so inspect shows it.
+                    ShmSize = host.ShmSize > 0 ? host.ShmSize : Runtime.Spec.SpecBuilder.DefaultShmSize,
+                },
                 EndpointsConfig = req.NetworkingConfig?.EndpointsConfig,
                 Mounts = mounts,
                 SnapshotKey = id,

@@ -64,18 +64,18 @@ internal static class BuildRouter
                 ShmSize = q.QueryLong("shmsize"),
                 Ulimits = Ulimits(q.QueryString("ulimits")),
                 ExtraHosts = [.. q.Query["extrahosts"].SelectMany(h => (h ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries))],
-                SecurityOpt = [.. q.Query["securityopt"].Where(o => !string.IsNullOrEmpty(o)).Select(o => o!)],
             },
         };
         // As dockerd: squash needs its experimental mode, which Berth does not have; a platform must parse.
         if (q.QueryBool("squash")) throw BerthException.Invalid("squash is only supported with experimental mode");
-        if (options.Platform is { } platform) ImageStore.ParsePlatform(platform);
-        if (q.QueryString("isolation") is { } iso && iso != "default")
-            throw BerthException.Invalid($"Invalid isolation: {iso}. On Linux only 'default' is supported");
+        if (options.Platform is { } platform) Content.Platforms.Parse(platform);
+        if (q.QueryString("isolation") is { } iso && iso != "default") throw BerthException.Invalid($"Unsupported isolation: \"{iso}\"");
+        if (q.Query["securityopt"].Any(o => !string.IsNullOrEmpty(o)))
+            throw BerthException.Invalid("The daemon on this platform does not support setting security options on build");
         var credentials = DistributionRouter.RegistryConfig(q);
 
-        ctx.Response.StatusCode = 200;
-        ctx.Response.ContentType = "application/json";
+        // The answer starts with the first message (JsonMessageStream): a Dockerfile that does not parse is an error
+        // answer before it, as dockerd's "Error response from daemon: ...".
         var ct = ctx.RequestAborted;
         var stream = new JsonMessageStream(ctx);
         Task Send(JsonMessage m) => stream.SendAsync(m, ct);
@@ -99,7 +99,7 @@ internal static class BuildRouter
             var file = DockerfileParser.Parse(text, Path.GetFileName(options.Dockerfile));
             var source = new BuildImageSource(images, ctx.RequestServices.GetRequiredService<Images.Transfer.ImagePuller>(),
                 ctx.RequestServices.GetRequiredService<Events.EventBus>(), stream, credentials, options.Quiet);
-            var id = await executor.BuildAsync(context, file, options, s => Send(new JsonMessage { Stream = s }), ct, source);
+            var id = await executor.BuildAsync(context, file, options, s => Send(new JsonMessage { Stream = s }), source, ct);
             foreach (var t in tags) images.Tag(id, t);
             using (var aux = JsonDocument.Parse($"{{\"ID\":\"{id}\"}}"))
                 await Send(new JsonMessage { Aux = aux.RootElement.Clone() });
@@ -119,9 +119,13 @@ internal static class BuildRouter
                 }
             }
         }
+        catch (DockerfileException e) when (!stream.Started)
+        {
+            throw BerthException.Invalid(e.Message);
+        }
         catch (Exception e) when (!ct.IsCancellationRequested)
         {
-            // The answer has started: every failure, expected or not, is the stream's last message, never a torn stream.
+            // Every other failure, expected or not, is the stream's last message, never a torn stream.
             int code = e is BuildFailedException b ? b.Code : 1;
             await Send(new JsonMessage { Error = e.Message, ErrorDetail = new ErrorDetail { Code = code, Message = e.Message } });
         }

@@ -53,26 +53,32 @@ internal static class DiskUsageRouter
             return HttpJson.WriteAsync(ctx, usage, Wire.Json.SystemDataUsageResponse);
         });
 
-        app.MapPost("/build/prune", (HttpContext ctx) =>
+        app.MapPost("/build/prune", async (HttpContext ctx) =>
         {
             var f = ctx.Request.QueryFilters();
             f.Validate("until", "id", "parent", "type", "description", "inuse", "shared", "private", "unused-for", "unused_for", "label", "label!");
             var q = ctx.Request;
+            // As dockerd (builder-next's prune filters): one value per filter, and until or unused-for, not both.
+            foreach (var key in f.Keys)
+                if (f.Get(key).Count > 1) throw BerthException.Invalid($"filters expect only one value per key: {key}");
+            var ages = f.Get("until").Concat(f.Get("unused-for")).Concat(f.Get("unused_for")).ToList();
+            if (ages.Count > 1) throw BerthException.Invalid("conflicting filters: \"until\" and \"unused-for\"");
             long? Bytes(params string[] names) =>
                 names.Select(n => q.QueryLong(n)).Where(v => v > 0).Select(v => (long?)v).FirstOrDefault();
-            var cutoffs = f.Get("until").Concat(f.Get("unused-for")).Concat(f.Get("unused_for")).Select(u => TimeParam.Parse(u)).OfType<DateTimeOffset>().ToList();
             // Every cache mount is an unshared exec.cachemount with no parent and no labels: other terms select none.
-            bool none = f.Get("type").Any() && !f.Get("type").Contains(CacheMountType)
+            bool none = f.Get("type").Any(t => t != CacheMountType)
                 || f.Has("parent") || f.Has("inuse") || f.Has("shared") || f.Has("label");
-            var removed = none ? [] : cacheMounts.Prune(new CacheMountPrune
+            var options = new CacheMountPrune
             {
-                UnusedSince = cutoffs.Count == 0 ? null : cutoffs.Min(),
+                // "0" is the epoch: nothing is older.
+                UnusedSince = ages.Count == 0 ? null : TimeParam.Parse(ages[0]) ?? DateTimeOffset.UnixEpoch,
                 Ids = f.Get("id"),
                 Descriptions = f.Get("description"),
                 KeepBytes = Bytes("reserved-space", "keep-storage", "max-used-space"),
                 MinFreeBytes = Bytes("min-free-space"),
-            });
-            return HttpJson.WriteAsync(ctx, new BuildCachePruneReport
+            };
+            var removed = none ? [] : await Task.Run(() => cacheMounts.Prune(options));
+            await HttpJson.WriteAsync(ctx, new BuildCachePruneReport
             {
                 CachesDeleted = [.. removed.Select(r => r.Id)],
                 SpaceReclaimed = removed.Sum(r => r.Size),

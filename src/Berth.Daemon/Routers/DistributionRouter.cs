@@ -56,14 +56,20 @@ internal static class DistributionRouter
                 if (refs.Count == 0) throw BerthException.NotFound($"repository {named.FamiliarName} has no tags");
             }
             foreach (var r in refs)
-            {
-                var result = await puller.PullAsync(new PullOptions { Reference = r, Credentials = creds, Platform = platform },
-                    p => stream.Post(JsonMessageStream.Status(p.Id, p.Status, p.Current, p.Total)), ct);
-                events.Image("pull", r.FamiliarString, r.FamiliarString, result.Image.Labels);
-            }
+                await PullOneAsync(puller, events, r, creds, platform, stream.Post, ct);
             if (refs.Count > 1) stream.Post(JsonMessageStream.Status(null, $"Status: Downloaded newer images for {named.FamiliarName}"));
             return true;
         }, ct);
+    }
+
+    /// <summary>One pull (a <c>docker pull</c>'s or a build's), its progress posted as JSON messages, then its event.</summary>
+    internal static async Task<PullResult> PullOneAsync(ImagePuller puller, EventBus events, ImageReference reference, RegistryCredentials creds,
+        string? platform, Action<JsonMessage>? post, CancellationToken ct)
+    {
+        var result = await puller.PullAsync(new PullOptions { Reference = reference, Credentials = creds, Platform = platform },
+            p => post?.Invoke(JsonMessageStream.Status(p.Id, p.Status, p.Current, p.Total)), ct);
+        events.Image("pull", reference.FamiliarString, reference.FamiliarString, result.Image.Labels);
+        return result;
     }
 
     /// <summary><c>docker push</c>: <paramref name="name"/> with the <c>tag</c> query; no tag pushes every tag of the repository.</summary>
@@ -146,17 +152,37 @@ internal static class DistributionRouter
     }
 
     /// <summary>
-    /// Decodes <c>X-Registry-Config</c> (a build's: base64url JSON of registry address → credentials, every login the
-    /// client has) into the credentials for a registry; anonymous for one it has none for.
+    /// <c>X-Registry-Config</c> (a build's: base64url JSON of registry address → credentials, every login the client
+    /// has) as the credentials for one registry; anonymous for one it has none for. As dockerd, a header or an entry
+    /// that does not decode is ignored: only the login for the registry a base comes from matters.
     /// </summary>
     internal static Func<string, RegistryCredentials> RegistryConfig(HttpRequest req)
     {
-        if (Header(req, "X-Registry-Config") is not { } json) return _ => RegistryCredentials.Anonymous;
-        var map = HttpJson.Parse(json, Wire.Json.DictionaryStringAuthConfig) ?? throw BerthException.Invalid("invalid X-Registry-Config header");
-        var byRegistry = new Dictionary<string, RegistryCredentials>(StringComparer.OrdinalIgnoreCase);
-        foreach (var (address, auth) in map)
-            byRegistry[RegistryOf(auth.ServerAddress is { Length: > 0 } s ? s : address)] = Credentials(auth);
-        return registry => byRegistry.GetValueOrDefault(registry) ?? RegistryCredentials.Anonymous;
+        Dictionary<string, AuthConfig>? map = null;
+        try
+        {
+            if (Header(req, "X-Registry-Config") is { } json) map = HttpJson.Parse(json, Wire.Json.DictionaryStringAuthConfig);
+        }
+        catch (BerthException)
+        {
+            map = null;
+        }
+        return registry =>
+        {
+            foreach (var (address, auth) in map ?? [])
+            {
+                if ((AuthConfig?)auth is null) continue; // "registry": null
+                try
+                {
+                    if (RegistryOf(auth.ServerAddress is { Length: > 0 } s ? s : address) == registry) return Credentials(auth);
+                }
+                catch (BerthException)
+                {
+                    // An entry that does not decode is skipped, as dockerd does.
+                }
+            }
+            return RegistryCredentials.Anonymous;
+        };
     }
 
     /// <summary>A base64url (padded or not) JSON header; null when absent, empty or <c>{}</c>.</summary>

@@ -81,6 +81,7 @@ internal static class ImageViews
                 OnBuild = c?.OnBuild,
                 Shell = c?.Shell,
                 ArgsEscaped = c?.ArgsEscaped,
+                Healthcheck = HealthRules.Merge(null, c?.Healthcheck),
             },
             Architecture = cfg.Architecture,
             Variant = cfg.Variant,

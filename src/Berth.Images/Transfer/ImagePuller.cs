@@ -37,7 +37,7 @@ public sealed class ImagePuller(ImageStore images, IContentStore content, Regist
     {
         var reference = options.Reference;
         var refLabel = reference.Digest?.ToString() ?? reference.Tag ?? ImageReference.DefaultTag;
-        var (wantOs, wantArch, wantVariant) = ImageStore.ParsePlatform(options.Platform);
+        var (wantOs, wantArch, wantVariant) = Platforms.Parse(options.Platform);
         var repo = await transport.OpenAsync(reference.Domain, reference.Path, options.Credentials, "pull", ct).ConfigureAwait(false);
         if (!repo.Endpoint.IsMirror) return await PullFromAsync(repo, options, refLabel, (wantOs, wantArch, wantVariant), progress, ct).ConfigureAwait(false);
         try

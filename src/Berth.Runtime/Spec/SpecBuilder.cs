@@ -124,7 +124,7 @@ public static class SpecBuilder
     public static RuntimeSpec Deserialize(ReadOnlySpan<byte> json) =>
         JsonSerializer.Deserialize(json, RuntimeJsonContext.Default.RuntimeSpec) ?? throw BerthException.Invalid("empty runtime spec");
 
-    private const long DefaultShmSize = 64 * 1024 * 1024;
+    public const long DefaultShmSize = 64 * 1024 * 1024;
 
     private static List<SpecMount> DefaultMounts(bool privileged, long shmSize) =>
     [

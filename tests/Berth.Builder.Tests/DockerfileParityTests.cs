@@ -1,0 +1,86 @@
+using Berth.Builder;
+
+namespace Berth.Builder.Tests;
+
+/// <summary>Parser behaviours checked against dockerd's legacy builder (Docker 20.10/28) by hand.</summary>
+public sealed class DockerfileParityTests
+{
+    [Fact]
+    public void AnEmptyContinuationLineIsAWarningButACommentLineIsNot()
+    {
+        var f = DockerfileParser.Parse("FROM busybox\nRUN echo one \\\n# comment\n    two \\\n\n    three\nLABEL a=1 \\\n# only a comment\n  b=2\n");
+        var w = Assert.Single(f.Warnings);
+        Assert.Equal("Empty continuation line found in: RUN echo one     two     three", w);
+        Assert.Equal(3, f.Instructions.Count);
+    }
+
+    [Fact]
+    public void NoWarningsWithoutEmptyContinuationLines()
+    {
+        var f = DockerfileParser.Parse("FROM busybox\n\nRUN a \\\n  b\n");
+        Assert.Empty(f.Warnings);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("# just a comment\n# another\n")]
+    [InlineData("# escape=`\n\n   \n")]
+    public void AFileWithNoInstructionsFailsAsInDocker(string text)
+    {
+        var e = Assert.Throws<BuildFailedException>(() => DockerfileParser.Parse(text));
+        Assert.Equal("failed to parse Dockerfile: file with no instructions", e.Message);
+    }
+
+    [Theory]
+    [InlineData("HEALTHCHECK --interval=xx CMD true", "time: invalid duration \"xx\"")]
+    [InlineData("HEALTHCHECK --timeout=5 CMD true", "time: invalid duration \"5\"")]
+    [InlineData("HEALTHCHECK --start-period=1q CMD true", "time: invalid duration \"1q\"")]
+    [InlineData("HEALTHCHECK --retries=x CMD true", "strconv.ParseInt: parsing \"x\": invalid syntax")]
+    public void BadHealthcheckFlagsFailTheParseAtTheirLine(string line, string reason)
+    {
+        var e = Assert.Throws<DockerfileException>(() => DockerfileParser.Parse("FROM busybox\n" + line + "\n"));
+        Assert.Equal(2, e.Line);
+        Assert.Equal(reason, e.Reason);
+    }
+
+    [Fact]
+    public void GoodHealthcheckFlagsParse()
+    {
+        var f = DockerfileParser.Parse("FROM busybox\nHEALTHCHECK --interval=1m30s --timeout=500ms --start-period=0 --retries=3 CMD true\n");
+        Assert.Equal("1m30s", f.Instructions[1].Flag("interval"));
+        Assert.Equal(90_000_000_000, Executor.Duration("1m30s"));
+    }
+}
+
+public sealed class DockerfileParityMoreTests
+{
+    [Theory]
+    [InlineData("ENV a")]
+    [InlineData("LABEL a")]
+    [InlineData("env \"quoted\"")]
+    public void EnvAndLabelWithAKeyAloneFailTheParse(string line)
+    {
+        var e = Assert.Throws<DockerfileException>(() => DockerfileParser.Parse("FROM busybox\n" + line + "\n"));
+        Assert.Equal(2, e.Line);
+        Assert.Equal(line.Split(' ')[0].ToUpperInvariant() + " must have two arguments", e.Reason);
+    }
+
+    [Theory]
+    [InlineData("ENV a b")]
+    [InlineData("ENV a=")]
+    [InlineData("LABEL a=1")]
+    public void EnvAndLabelWithAValueParse(string line) =>
+        Assert.Equal(2, DockerfileParser.Parse("FROM busybox\n" + line + "\n").Instructions.Count);
+
+    [Theory]
+    [InlineData("SIGTERM", true)]
+    [InlineData("term", true)]
+    [InlineData("9", true)]
+    [InlineData("SIGRTMIN+3", true)]
+    [InlineData("SIGFOO", false)]
+    [InlineData("0", false)]
+    [InlineData("65", false)]
+    [InlineData("", false)]
+    public void StopSignalsAreCheckedAsDockerDoes(string signal, bool valid) =>
+        Assert.Equal(valid, Executor.ValidSignal(signal));
+}
