@@ -71,10 +71,8 @@ public sealed class BuildOptionsTests(DaemonFixture d) : IClassFixture<DaemonFix
         await using var reg = new LoopbackRegistry(LoopbackRegistry.Distribution, Dir("reg"));
         await reg.StartAsync();
         var layout = Dir("layout");
-        await d.WriteTwoPlatformLayoutAsync(layout);
         var target = $"{reg.Host}/it/multi:1";
-        var copy = await d.RunAsync("skopeo", ["copy", "--all", "--dest-tls-verify=false", $"oci:{layout}:multi", $"docker://{target}"], null);
-        Assert.True(copy.ExitCode == 0, copy.ToString());
+        await d.PushTwoPlatformIndexAsync(layout, target);
         async Task<string> Inspect(string image, string format) => (await Ok("image", "inspect", "-f", format, image)).Stdout.Trim();
 
         // --platform: the index's arm64 image (no RUN: this machine cannot run arm64 code).

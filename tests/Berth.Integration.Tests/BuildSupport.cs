@@ -8,16 +8,33 @@ internal static class BuildSupport
         ARG WHO=stage
         FROM busybox AS builder
         ARG WHO
-        RUN mkdir /out && echo "built by $WHO" > /out/result
+        ENV OUT=/out
+        RUN mkdir $OUT && echo "built by $WHO" > $OUT/result
         FROM busybox AS unused
         RUN exit 3
         FROM busybox AS final
-        COPY --from=builder /out/result /result
-        LABEL kind=final
-        CMD ["cat", "/result"]
+        ARG PORT=8080
+        ENV APP_HOME=/srv/app
+        WORKDIR ${APP_HOME}
+        COPY --from=builder /out/result ./result
+        RUN chown -R 1000:1000 ${APP_HOME}
+        USER 1000:1000
+        EXPOSE ${PORT:-80}/tcp
+        LABEL kind=final home=${APP_HOME}
+        ENTRYPOINT ["sh", "-c", "echo \"$(id -u) $(pwd) $(cat result) $APP_HOME $0\""]
+        CMD ["from-cmd"]
         FROM final AS extra
         RUN exit 4
         """;
+
+    /// <summary>What a container of <see cref="MultiStage"/>'s final stage (built with WHO=test) prints: each instruction's effect.</summary>
+    public const string MultiStageOutput = "1000 /srv/app built by test /srv/app from-cmd\n";
+
+    /// <summary>The config <see cref="MultiStage"/>'s final stage has, as <see cref="MultiStageConfigFormat"/> shows it.</summary>
+    public const string MultiStageConfig = """1000:1000 /srv/app {"8080/tcp":{}} ["sh","-c","echo \"$(id -u) $(pwd) $(cat result) $APP_HOME $0\""] ["from-cmd"] final /srv/app APP_HOME=/srv/app""";
+
+    public const string MultiStageConfigFormat =
+        """{{.Config.User}} {{.Config.WorkingDir}} {{json .Config.ExposedPorts}} {{json .Config.Entrypoint}} {{json .Config.Cmd}} {{.Config.Labels.kind}} {{.Config.Labels.home}} {{range .Config.Env}}{{if eq (index (split . "=") 0) "APP_HOME"}}{{.}}{{end}}{{end}}""";
 
     /// <summary>A fresh directory under the daemon's root holding <paramref name="files"/> (paths may have directories).</summary>
     public static string NewContext(this DaemonFixture d, params (string Name, string Content)[] files)

@@ -60,7 +60,9 @@ public sealed class BuildTests(DaemonFixture d) : IClassFixture<DaemonFixture>
 
         var r = await d.DockerAsync("run", "--rm", "--network", "none", tag);
         Assert.True(r.ExitCode == 0, r.ToString() + "\nbuild: " + b.Stdout);
-        Assert.Equal("built by test\n", r.Stdout);
+        // Each instruction's effect shows in the container (USER, WORKDIR, ENV, COPY --from, ENTRYPOINT + CMD) and the config.
+        Assert.Equal(BuildSupport.MultiStageOutput, r.Stdout);
+        Assert.Equal(BuildSupport.MultiStageConfig, (await d.DockerAsync("inspect", "-f", BuildSupport.MultiStageConfigFormat, tag)).Stdout.Trim());
         var label = await d.DockerAsync("inspect", "--format", "{{.Config.Labels.kind}}", tag);
         Assert.Equal("final", label.Stdout.Trim());
     }
@@ -94,6 +96,7 @@ public sealed class BuildTests(DaemonFixture d) : IClassFixture<DaemonFixture>
         Assert.NotEqual(0, b.ExitCode);
         Assert.Contains("about to fail", b.Stdout);
         Assert.Contains("The command '/bin/sh -c echo about to fail && exit 3' returned a non-zero code: 3", b.Stdout);
+        Assert.Equal(3, b.ExitCode);
         var ps = await d.DockerAsync("ps", "-aq");
         Assert.Equal("", ps.Stdout.Trim());
     }
@@ -111,8 +114,78 @@ public sealed class BuildTests(DaemonFixture d) : IClassFixture<DaemonFixture>
     public async Task CopyOutsideTheContextIsRefused()
     {
         var dir = NewContext(("Dockerfile", "FROM busybox\nCOPY ../secret /s\n"));
-        var b = await BuildAsync(dir);
-        Assert.NotEqual(0, b.ExitCode);
-        Assert.Contains("outside the build context", b.Stdout);
+        // There is a file at ../secret: the build must not read it.
+        var secret = Path.Combine(Path.GetDirectoryName(dir)!, "secret");
+        await File.WriteAllTextAsync(secret, "outside");
+        try
+        {
+            var b = await BuildAsync(dir);
+            Assert.NotEqual(0, b.ExitCode);
+            Assert.Contains("outside the build context", b.Stdout);
+        }
+        finally
+        {
+            File.Delete(secret);
+        }
+    }
+
+    [Fact]
+    public async Task ChangingACopiedFileRerunsOnlyTheStepsFromItsCopyOn()
+    {
+        var tag = "bt-rerun-" + d.Tag;
+        var dir = NewContext(
+            ("Dockerfile", """
+                FROM busybox
+                RUN cat /proc/sys/kernel/random/uuid > /before
+                COPY a.txt /a.txt
+                RUN cat /proc/sys/kernel/random/uuid > /after && cat /a.txt > /copy
+                COPY b.txt /b.txt
+                """),
+            ("a.txt", "first\n"),
+            ("b.txt", "b\n"));
+        async Task<string> Files() => (await d.DockerAsync("run", "--rm", "--network", "none", tag, "cat", "/before", "/after", "/copy")).Stdout;
+        var first = await BuildAsync(dir, "-t", tag);
+        Assert.True(first.ExitCode == 0, first.ToString() + d.DaemonLog);
+        var before = await Files();
+
+        // A new mtime alone changes nothing: every step is cached, the image is the same.
+        File.SetLastWriteTimeUtc(Path.Combine(dir, "a.txt"), DateTime.UtcNow.AddHours(1));
+        var touched = await BuildAsync(dir, "-t", tag);
+        Assert.Equal(4, touched.Stdout.Split(" ---> Using cache").Length - 1);
+        Assert.Equal(BuildSupport.ShortId(first.Stdout), BuildSupport.ShortId(touched.Stdout));
+
+        // New content: the RUN before its COPY stays cached; the COPY and everything after it run again.
+        await File.WriteAllTextAsync(Path.Combine(dir, "a.txt"), "second\n");
+        var changed = await BuildAsync(dir, "-t", tag);
+        Assert.True(changed.ExitCode == 0, changed.ToString());
+        Assert.Equal(1, changed.Stdout.Split(" ---> Using cache").Length - 1);
+        Assert.Contains("Step 2/5 : RUN cat /proc/sys/kernel/random/uuid > /before\n ---> Using cache", changed.Stdout);
+        Assert.Single(changed.Stdout.Split('\n'), l => l.StartsWith(" ---> Running in ", StringComparison.Ordinal));
+        var after = (await Files()).Split('\n');
+        var old = before.Split('\n');
+        Assert.Equal(old[0], after[0]);       // /before: the cached step's output
+        Assert.NotEqual(old[1], after[1]);    // /after: run again
+        Assert.Equal("second", after[2]);
+        await d.DockerAsync("rmi", tag);
+    }
+
+    [Fact]
+    public async Task BadDockerfilesAndContextsFailCleanlyAndWriteNothingOutside()
+    {
+        var heredoc = await BuildAsync(NewContext(("Dockerfile", "FROM busybox\nRUN <<EOF\necho never closed\n")));
+        Assert.NotEqual(0, heredoc.ExitCode);
+        Assert.Contains("Dockerfile:2: unterminated heredoc EOF", heredoc.Stdout);
+
+        // A context tar with a ../ entry, sent as the body of /build: a clear error, and no file written outside.
+        var work = NewContext();
+        var tar = Path.Combine(work, "evil.tar");
+        var make = await d.ShellAsync($"cd {work} && mkdir -p in && printf 'FROM busybox\\n' > in/Dockerfile && echo EVIL > evil-{d.Tag} "
+            + $"&& tar -C in -cf {tar} Dockerfile && tar -rf {tar} -C {work} --transform 's,^,../,' evil-{d.Tag} && rm evil-{d.Tag}");
+        Assert.True(make.ExitCode == 0, make.ToString());
+        var r = await d.ShellAsync($"curl -s --unix-socket {d.Socket} -X POST -H 'Content-Type: application/x-tar' --data-binary @{tar} 'http://x/build?t=bt-evil'");
+        Assert.Contains("errorDetail", r.Stdout);
+        Assert.Contains("../evil", r.Stdout);
+        Assert.Empty(Directory.EnumerateFiles(d.Root, $"evil-{d.Tag}", SearchOption.AllDirectories));
+        Assert.NotEqual(0, (await d.DockerAsync("image", "inspect", "bt-evil")).ExitCode);
     }
 }

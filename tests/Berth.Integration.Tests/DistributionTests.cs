@@ -136,10 +136,8 @@ public sealed class DistributionTests(DaemonFixture d) : IClassFixture<DaemonFix
         await using var reg = new LoopbackRegistry(LoopbackRegistry.Distribution, Dir("reg"));
         await reg.StartAsync();
         var layout = Dir("layout");
-        await d.WriteTwoPlatformLayoutAsync(layout);
         var target = $"{reg.Host}/it/multi:1";
-        var copy = await d.RunAsync("skopeo", ["copy", "--all", "--dest-tls-verify=false", $"oci:{layout}:multi", $"docker://{target}"], null);
-        Assert.True(copy.ExitCode == 0, copy.ToString());
+        await d.PushTwoPlatformIndexAsync(layout, target);
         var indexDigest = "sha256:" + Convert.ToHexStringLower(SHA256.HashData(await File.ReadAllBytesAsync(Path.Combine(layout, "index-blob.json"))));
 
         await Ok("pull", target);

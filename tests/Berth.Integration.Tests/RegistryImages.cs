@@ -25,6 +25,14 @@ internal static class RegistryImages
         return name;
     }
 
+    /// <summary>The two-platform layout (below) written to <paramref name="layout"/> and pushed as <paramref name="target"/> with skopeo.</summary>
+    public static async Task PushTwoPlatformIndexAsync(this DaemonFixture d, string layout, string target)
+    {
+        await d.WriteTwoPlatformLayoutAsync(layout);
+        var copy = await d.RunAsync("skopeo", ["copy", "--all", "--dest-tls-verify=false", $"oci:{layout}:multi", $"docker://{target}"], null);
+        Assert.True(copy.ExitCode == 0, copy.ToString());
+    }
+
     /// <summary>
     /// An OCI layout with an index of two image manifests (linux/amd64 and linux/arm64) that share the busybox layer and
     /// differ in their configs; index-blob.json holds the index as pushed (what skopeo --all sends).
