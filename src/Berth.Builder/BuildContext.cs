@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Berth.Content;
 
 namespace Berth.Builder;
@@ -8,9 +9,25 @@ namespace Berth.Builder;
 /// </summary>
 public sealed class BuildContext : IDisposable
 {
-    private BuildContext(string dir) => Dir = dir;
+    private readonly Action? _release;
+    private int _disposed;
+
+    private BuildContext(string dir, Action? release = null, ConcurrentDictionary<string, string>? checksums = null) =>
+        (Dir, _release, Checksums) = (dir, release, checksums ?? new(StringComparer.Ordinal));
 
     public string Dir { get; }
+
+    /// <summary>
+    /// Checksums of the context's files and directories already computed (by path as a COPY names it): a context
+    /// never changes once unpacked, so every build that uses it may reuse them.
+    /// </summary>
+    public ConcurrentDictionary<string, string> Checksums { get; }
+
+    /// <summary>
+    /// A context that someone else owns (<see cref="ContextCache"/>): disposing calls <paramref name="release"/> and
+    /// deletes nothing; <paramref name="checksums"/> is shared by every build that borrows it.
+    /// </summary>
+    public static BuildContext Borrow(string dir, Action release, ConcurrentDictionary<string, string> checksums) => new(dir, release, checksums);
 
     public static BuildContext Extract(Stream tarOrGzip, string dir, CancellationToken ct)
     {
@@ -78,6 +95,12 @@ public sealed class BuildContext : IDisposable
 
     public void Dispose()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        if (_release is not null)
+        {
+            _release();
+            return;
+        }
         try { if (Directory.Exists(Dir)) Directory.Delete(Dir, recursive: true); }
         catch (IOException) { }
         catch (UnauthorizedAccessException) { }

@@ -5,36 +5,16 @@ using Berth.Core;
 
 namespace Berth.Builder;
 
-/// <summary>A cache mount's record, as <c>docker system df</c> lists build cache (BuildKit's <c>exec.cachemount</c>).</summary>
-public sealed record CacheMountRecord(string Id, string Description, bool InUse, long Size, DateTimeOffset CreatedAt, DateTimeOffset LastUsedAt, long UsageCount);
-
-/// <summary>What <c>docker builder prune</c> asks for, translated from its query.</summary>
-public sealed record CacheMountPrune
-{
-    /// <summary>Only records last used before this (<c>until</c>, <c>unused-for</c>).</summary>
-    public DateTimeOffset? UnusedSince { get; init; }
-
-    /// <summary>Only records whose ID starts with one of these (<c>id</c>); empty: any.</summary>
-    public IReadOnlyList<string> Ids { get; init; } = [];
-
-    /// <summary>Only records whose description is one of these (<c>description</c>); empty: any.</summary>
-    public IReadOnlyList<string> Descriptions { get; init; } = [];
-
-    /// <summary>Stop once the records left take no more than this many bytes (<c>reserved-space</c>, <c>keep-storage</c>, <c>max-used-space</c>).</summary>
-    public long? KeepBytes { get; init; }
-
-    /// <summary>Stop once the file system has this many bytes free (<c>min-free-space</c>).</summary>
-    public long? MinFreeBytes { get; init; }
-}
-
 /// <summary>
 /// The directories of <c>RUN --mount=type=cache</c>: one per cache id under the root (its name the SHA-256 of the id),
 /// each with a <c>.meta</c> file (id, description, created, last used, uses). Builds acquire a directory for the
-/// step that mounts it; <see cref="Prune"/> removes only directories no build holds, renaming each away under the
+/// step that mounts it; <see cref="TryRemove"/> removes only a directory no build holds, renaming it away under the
 /// same lock first, so a build never gets a half-deleted cache.
 /// </summary>
-public sealed class CacheMounts
+public sealed class CacheMounts : IBuildCacheStore
 {
+    public const string Type = "exec.cachemount";
+
     private readonly string _root;
 
     // Guards _users, _locks and every create, rename and meta write under the root.
@@ -140,10 +120,10 @@ public sealed class CacheMounts
     }
 
     /// <summary>Every cache directory with its size, most recently used first.</summary>
-    public List<CacheMountRecord> List()
+    public List<BuildCacheItem> List()
     {
         if (!Directory.Exists(_root)) return [];
-        var list = new List<CacheMountRecord>();
+        var list = new List<BuildCacheItem>();
         foreach (var dir in Directory.EnumerateDirectories(_root))
         {
             var name = System.IO.Path.GetFileName(dir);
@@ -155,54 +135,32 @@ public sealed class CacheMounts
                 inUse = _users.ContainsKey(name);
                 meta = ReadMeta(name) ?? FallbackMeta(dir);
             }
-            list.Add(new CacheMountRecord(name, meta.Description, inUse, SizeOf(dir), meta.Created, meta.LastUsed, meta.Uses));
+            list.Add(new BuildCacheItem(name, Type, meta.Description, inUse, SizeOf(dir), meta.Created, meta.LastUsed, meta.Uses));
         }
         return [.. list.OrderByDescending(r => r.LastUsedAt)];
     }
 
-    /// <summary>
-    /// Removes the cache directories <paramref name="options"/> selects that no build holds, least recently used
-    /// first; returns what went.
-    /// </summary>
-    public List<CacheMountRecord> Prune(CacheMountPrune options)
+    /// <summary>Removes cache directory <paramref name="id"/> unless a build holds it; false when it stays.</summary>
+    public bool TryRemove(string id)
     {
-        var all = List();
-        long kept = all.Sum(r => r.Size);
-        var removed = new List<CacheMountRecord>();
-        foreach (var r in all.OrderBy(r => r.LastUsedAt))
+        var dir = System.IO.Path.Combine(_root, id);
+        var doomed = dir + ".pruning-" + Guid.NewGuid().ToString("N");
+        try
         {
-            if (options.KeepBytes is { } keep && kept <= keep) break;
-            if (options.MinFreeBytes is { } free && FreeBytes() >= free) break;
-            if (options.UnusedSince is { } since && r.LastUsedAt >= since) continue;
-            if (options.Ids.Count > 0 && !options.Ids.Any(i => r.Id.StartsWith(i, StringComparison.Ordinal))) continue;
-            if (options.Descriptions.Count > 0 && !options.Descriptions.Contains(r.Description, StringComparer.Ordinal)) continue;
-            var dir = System.IO.Path.Combine(_root, r.Id);
-            var doomed = dir + ".pruning-" + Guid.NewGuid().ToString("N");
-            try
+            lock (_gate)
             {
-                lock (_gate)
-                {
-                    if (_users.ContainsKey(r.Id) || !Directory.Exists(dir)) continue;
-                    Directory.Move(dir, doomed);
-                    File.Delete(MetaPath(r.Id));
-                }
+                if (id.Contains('.') || id.Contains('/') || _users.ContainsKey(id) || !Directory.Exists(dir)) return false;
+                Directory.Move(dir, doomed);
+                File.Delete(MetaPath(id));
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                continue; // left for the next prune
-            }
-            kept -= r.Size;
-            removed.Add(r);
-            try { Directory.Delete(doomed, recursive: true); }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { /* gone from the cache; the start sweep removes the rest */ }
         }
-        return removed;
-    }
-
-    private long FreeBytes()
-    {
-        try { return new DriveInfo(Directory.Exists(_root) ? _root : "/").AvailableFreeSpace; }
-        catch (IOException) { return long.MaxValue; }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false; // left for the next prune
+        }
+        try { Directory.Delete(doomed, recursive: true); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { /* gone from the cache; the start sweep removes the rest */ }
+        return true;
     }
 
     private static long SizeOf(string dir)

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Formats.Tar;
 using System.Globalization;
 using System.Security.Cryptography;
@@ -105,7 +106,7 @@ public sealed partial class Executor
             if (sources.Count > 1 && !destIsDirSyntax)
                 throw new BuildFailedException($"When using {inst.Keyword} with more than one source file, the destination must be a directory and end with a /");
 
-            var checksum = Checksum(sources, from is not null);
+            var checksum = Checksum(sources, from is not null, from is null ? run.Context.Checksums : null);
             var createdBy = $"/bin/sh -c #(nop) {inst.Keyword} {(from is not null ? "from " + from + " " : "")}{(chown is not null ? "--chown=" + chown + " " : "")}{(chmod is not null ? "--chmod=" + Convert.ToString(chmod.Value, 8) + " " : "")}{(sources.Count == 1 ? "file" : "multi")}:{checksum} in {destAbs} ";
             var key = CacheKey(st.ImageId, createdBy, ConfigHash(st.Config));
             if (await TryCacheAsync(run, st, key, createdBy, st.Config) is { } hit)
@@ -266,15 +267,25 @@ public sealed partial class Executor
         }
     }
 
-    /// <summary>Every source file's name, type, mode, owner, link target and content; never the times.</summary>
-    private static string Checksum(List<Source> sources, bool withOwner)
+    /// <summary>
+    /// Every source file's name, type, mode, owner, link target and content; never the times. Each source's part is
+    /// taken from <paramref name="known"/> when given (a context's: its files never change) and added to it.
+    /// </summary>
+    private static string Checksum(List<Source> sources, bool withOwner, ConcurrentDictionary<string, string>? known)
     {
         using var h = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         foreach (var s in sources)
         {
             h.AppendData(Encoding.UTF8.GetBytes("\0src " + s.Name + "\n"));
             if (s.Doc is { } doc) { h.AppendData(Encoding.UTF8.GetBytes(doc.Content)); continue; }
-            HashEntry(h, Join(s.Root!, s.Parts), "", withOwner);
+            var path = Join(s.Root!, s.Parts);
+            string Compute()
+            {
+                using var one = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+                HashEntry(one, path, "", withOwner);
+                return Convert.ToHexStringLower(one.GetHashAndReset());
+            }
+            h.AppendData(Encoding.UTF8.GetBytes(known is null ? Compute() : known.GetOrAdd($"{withOwner}\0{path}", _ => Compute())));
         }
         return Convert.ToHexStringLower(h.GetHashAndReset());
     }

@@ -93,8 +93,9 @@ internal sealed class Engine
         StatsRouter.Map(app, Containers);
         EventsRouter.Map(app, Containers.Events);
         var cacheMounts = new Builder.CacheMounts(Path.Combine(_options.DataRoot, "builder", "cache-mounts"));
-        BuildRouter.Map(app, _images, _content, Containers, Path.Combine(_options.DataRoot, "tmp"), cacheMounts, Path.Combine(_options.DataRoot, "builder"));
-        DiskUsageRouter.Map(app, _images, _volumes, Containers, cacheMounts, () => _network.DefaultBridge.Id, Sizes);
+        var contexts = new Builder.ContextCache(Path.Combine(_options.DataRoot, "builder", "contexts"));
+        BuildRouter.Map(app, _images, _content, Containers, Path.Combine(_options.DataRoot, "tmp"), cacheMounts, contexts, Path.Combine(_options.DataRoot, "builder"));
+        DiskUsageRouter.Map(app, _images, _volumes, Containers, [cacheMounts, contexts], _options.DataRoot, () => _network.DefaultBridge.Id, Sizes);
     }
 
     private (long?, long?) Sizes(ContainerRecord r)

@@ -56,7 +56,7 @@ public sealed class CacheMountsTests : IDisposable
         {
             Assert.True(store.List().Single(r => r.Id == CacheMounts.NameOf("old")).InUse);
             // Keep at most 1500 bytes: "old" is held, so "middle" goes and then the total (2000) still exceeds it, so "new" goes too.
-            var removed = store.Prune(new CacheMountPrune { KeepBytes = 1500 });
+            var removed = BuildCachePruner.Prune([store], new BuildCachePruneOptions { KeepBytes = 1500 }, () => 0);
             Assert.Equal([CacheMounts.NameOf("middle"), CacheMounts.NameOf("new")], removed.Select(r => r.Id));
             Assert.Equal(2000, removed.Sum(r => r.Size));
             Assert.True(Directory.Exists(held.Path));
@@ -75,11 +75,11 @@ public sealed class CacheMountsTests : IDisposable
         Use(store, "c", 10);
 
         // Unused for an hour: only "a".
-        var removed = store.Prune(new CacheMountPrune { UnusedSince = _clock.Now.AddHours(-1) });
+        var removed = BuildCachePruner.Prune([store], new BuildCachePruneOptions { UnusedSince = _clock.Now.AddHours(-1) }, () => 0);
         Assert.Equal([CacheMounts.NameOf("a")], removed.Select(r => r.Id));
 
         var c = CacheMounts.NameOf("c");
-        removed = store.Prune(new CacheMountPrune { Ids = [c[..12]] });
+        removed = BuildCachePruner.Prune([store], new BuildCachePruneOptions { Ids = [c[..12]] }, () => 0);
         Assert.Equal([c], removed.Select(r => r.Id));
         Assert.Equal([CacheMounts.NameOf("b")], store.List().Select(r => r.Id));
     }

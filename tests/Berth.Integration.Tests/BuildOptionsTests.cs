@@ -194,11 +194,19 @@ public sealed class BuildOptionsTests(DaemonFixture d) : IClassFixture<DaemonFix
         var conflicting = await d.ShellAsync($"curl -s -w '\\n%{{http_code}}' --unix-socket {d.Socket} -X POST "
             + "'http://x/build/prune?filters=%7B%22until%22%3A%5B%221h%22%5D%2C%22unused-for%22%3A%5B%221h%22%5D%7D'");
         Assert.EndsWith("\n400", conflicting.Stdout.Trim());
-        var prune = await Ok("builder", "prune", "-f");
+        var prune = await Ok("builder", "prune", "-f", "--filter", "type=exec.cachemount");
         Assert.Contains(hex, prune.Stdout);
         Assert.Contains("Total reclaimed space: 4B", prune.Stdout);
         Assert.False(Directory.Exists(Path.Combine(d.DataRoot, "builder", "cache-mounts", hex)));
-        Assert.DoesNotContain(hex, (await Ok("system", "df", "-v")).Stdout);
+        var after = (await Ok("system", "df", "-v")).Stdout;
+        Assert.DoesNotContain(hex[..12], after);
+
+        // The unpacked context kept for rebuilds is build cache too (BuildKit's source.local): a plain prune removes it.
+        Assert.Contains("source.local", after);
+        Assert.NotEmpty(Directory.EnumerateDirectories(Path.Combine(d.DataRoot, "builder", "contexts")));
+        Assert.Contains("Total reclaimed space:", (await Ok("builder", "prune", "-f")).Stdout);
+        Assert.DoesNotContain("source.local", (await Ok("system", "df", "-v")).Stdout);
+        Assert.Empty(Directory.EnumerateDirectories(Path.Combine(d.DataRoot, "builder", "contexts")));
 
         // The next build starts from an empty cache.
         await BuildOk(dir, "--no-cache", "-t", Tag("prune"));

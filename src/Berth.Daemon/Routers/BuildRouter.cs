@@ -17,18 +17,19 @@ namespace Berth.Daemon.Routers;
 /// </summary>
 internal static class BuildRouter
 {
-    public static void Map(WebApplication app, ImageStore images, Content.IContentStore content, ContainerService containers, string spoolDir, CacheMounts cacheMounts, string builderDir)
+    public static void Map(WebApplication app, ImageStore images, Content.IContentStore content, ContainerService containers, string spoolDir,
+        CacheMounts cacheMounts, ContextCache contexts, string builderDir)
     {
         var cache = new FileBuildCache(Path.Combine(builderDir, "cache"));
         var executor = new Executor(new BuildImages(images, content), new BuildContainers(containers, new ContainerFiles(containers, spoolDir), spoolDir), cache)
         {
             CacheMounts = cacheMounts,
         };
-        app.MapPost("/build", (HttpContext ctx) => BuildAsync(ctx, executor, images, containers, spoolDir));
+        app.MapPost("/build", (HttpContext ctx) => BuildAsync(ctx, executor, contexts, images, spoolDir));
         // /build/prune and the build cache of /system/df are served with the other disk usage (DiskUsageRouter).
     }
 
-    private static async Task BuildAsync(HttpContext ctx, Executor executor, ImageStore images, ContainerService containers, string spoolDir)
+    private static async Task BuildAsync(HttpContext ctx, Executor executor, ContextCache contexts, ImageStore images, string spoolDir)
     {
         var q = ctx.Request;
         if (!string.IsNullOrEmpty(q.QueryString("remote")))
@@ -82,20 +83,50 @@ internal static class BuildRouter
 
         Directory.CreateDirectory(spoolDir);
         var spool = Path.Combine(spoolDir, $"build-context-{Guid.NewGuid():N}");
-        var dir = Path.Combine(spoolDir, $"build-{Guid.NewGuid():N}");
         BuildContext? context = null;
         try
         {
-            await using (var f = new FileStream(spool, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous))
-                await ctx.Request.Body.CopyToAsync(f, ct);
-            await using (var archive = new FileStream(spool, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16))
-                context = await Task.Run(() => BuildContext.Extract(archive, dir, ct), ct);
-            var text = context.ReadText(options.Dockerfile)
-                ?? throw new BuildFailedException($"Cannot locate specified Dockerfile: {options.Dockerfile}");
-            // As dockerd: the Dockerfile and .dockerignore always arrive (the client filtered the rest), and go now,
-            // once read, when .dockerignore excludes them (the CLI excludes a -f from outside the context that way).
-            if (context.ReadText(".dockerignore") is { } ignore)
-                context.ApplyIgnore(DockerIgnore.Parse(ignore), new HashSet<string>(StringComparer.Ordinal));
+            // The body is spooled and hashed as it comes: a context sent before (a rebuild) is found unpacked.
+            byte[] digest;
+            long length;
+            await using (var f = new FileStream(spool, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))
+            {
+                // The docker CLI sends small chunks: whatever has arrived is taken at once, and the file is written a
+                // megabyte at a time (page-cache writes), not one small asynchronous write per chunk.
+                using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+                var reader = ctx.Request.BodyReader;
+                while (true)
+                {
+                    var read = await reader.ReadAsync(ct);
+                    foreach (var segment in read.Buffer)
+                    {
+                        hash.AppendData(segment.Span);
+                        f.Write(segment.Span);
+                    }
+                    reader.AdvanceTo(read.Buffer.End);
+                    if (read.IsCompleted) break;
+                }
+                (digest, length) = (hash.GetHashAndReset(), f.Length);
+            }
+            var key = ContextCache.KeyOf(digest, options.Dockerfile);
+            string text;
+            if (contexts.TryOpen(key) is { } known)
+            {
+                (context, text) = known;
+            }
+            else
+            {
+                await using (var archive = new FileStream(spool, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16))
+                    context = await Task.Run(() => BuildContext.Extract(archive, contexts.NewDir(), ct), ct);
+                text = context.ReadText(options.Dockerfile)
+                    ?? throw new BuildFailedException($"Cannot locate specified Dockerfile: {options.Dockerfile}");
+                // As dockerd: the Dockerfile and .dockerignore always arrive (the client filtered the rest), and go
+                // now, once read, when .dockerignore excludes them (the CLI excludes a -f from outside the context that way).
+                if (context.ReadText(".dockerignore") is { } ignore)
+                    context.ApplyIgnore(DockerIgnore.Parse(ignore), new HashSet<string>(StringComparer.Ordinal));
+                context = contexts.Add(key, context, text, length);
+            }
+            File.Delete(spool);
             var file = DockerfileParser.Parse(text, Path.GetFileName(options.Dockerfile));
             var source = new BuildImageSource(images, ctx.RequestServices.GetRequiredService<Images.Transfer.ImagePuller>(),
                 ctx.RequestServices.GetRequiredService<Events.EventBus>(), stream, credentials, options.Quiet);
@@ -132,7 +163,6 @@ internal static class BuildRouter
         finally
         {
             context?.Dispose();
-            if (context is null && Directory.Exists(dir)) { try { Directory.Delete(dir, true); } catch (IOException) { } }
             File.Delete(spool);
         }
     }

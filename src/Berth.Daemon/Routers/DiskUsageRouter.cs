@@ -15,13 +15,13 @@ namespace Berth.Daemon.Routers;
 /// </summary>
 internal static class DiskUsageRouter
 {
-    public static void Map(WebApplication app, ImageStore images, LocalVolumeStore volumes, ContainerService containers, CacheMounts cacheMounts,
+    public static void Map(WebApplication app, ImageStore images, LocalVolumeStore volumes, ContainerService containers, IReadOnlyList<IBuildCacheStore> buildCaches, string dataRoot,
         Func<string> bridgeNetworkId, Func<ContainerRecord, (long? Rw, long? RootFs)> sizes)
     {
         app.MapGet("/system/df", (HttpContext ctx) =>
         {
             var (wantContainers, wantImages, wantVolumes, wantBuildCache) = Types(ctx);
-            var usage = new SystemDataUsageResponse { BuildCache = wantBuildCache ? [.. cacheMounts.List().Select(Record)] : null };
+            var usage = new SystemDataUsageResponse { BuildCache = wantBuildCache ? [.. buildCaches.SelectMany(c => c.List()).OrderByDescending(r => r.LastUsedAt).Select(Record)] : null };
             if (wantImages)
             {
                 var (layersSize, list) = ImageUsage(images, containers);
@@ -65,11 +65,11 @@ internal static class DiskUsageRouter
             if (ages.Count > 1) throw BerthException.Invalid("conflicting filters: \"until\" and \"unused-for\"");
             long? Bytes(params string[] names) =>
                 names.Select(n => q.QueryLong(n)).Where(v => v > 0).Select(v => (long?)v).FirstOrDefault();
-            // Every cache mount is an unshared exec.cachemount with no parent and no labels: other terms select none.
-            bool none = f.Get("type").Any(t => t != CacheMountType)
-                || f.Has("parent") || f.Has("inuse") || f.Has("shared") || f.Has("label");
-            var options = new CacheMountPrune
+            // Every record is unshared, with no parent and no labels: those terms select none.
+            bool none = f.Has("parent") || f.Has("inuse") || f.Has("shared") || f.Has("label");
+            var options = new BuildCachePruneOptions
             {
+                Types = f.Get("type"),
                 // "0" is the epoch: nothing is older.
                 UnusedSince = ages.Count == 0 ? null : TimeParam.Parse(ages[0]) ?? DateTimeOffset.UnixEpoch,
                 Ids = f.Get("id"),
@@ -77,7 +77,7 @@ internal static class DiskUsageRouter
                 KeepBytes = Bytes("reserved-space", "keep-storage", "max-used-space"),
                 MinFreeBytes = Bytes("min-free-space"),
             };
-            var removed = none ? [] : await Task.Run(() => cacheMounts.Prune(options));
+            var removed = none ? [] : await Task.Run(() => BuildCachePruner.Prune(buildCaches, options, () => FreeBytes(dataRoot)));
             await HttpJson.WriteAsync(ctx, new BuildCachePruneReport
             {
                 CachesDeleted = [.. removed.Select(r => r.Id)],
@@ -86,12 +86,16 @@ internal static class DiskUsageRouter
         });
     }
 
-    private const string CacheMountType = "exec.cachemount";
+    private static long FreeBytes(string dir)
+    {
+        try { return new DriveInfo(dir).AvailableFreeSpace; }
+        catch (Exception e) when (e is IOException or ArgumentException) { return long.MaxValue; }
+    }
 
-    private static BuildCacheRecord Record(CacheMountRecord r) => new()
+    private static BuildCacheRecord Record(BuildCacheItem r) => new()
     {
         ID = r.Id,
-        Type = CacheMountType,
+        Type = r.Type,
         Description = r.Description,
         InUse = r.InUse,
         Shared = false,
