@@ -17,6 +17,9 @@ public sealed class BuildContext : IDisposable
 
     public string Dir { get; }
 
+    /// <summary>The bytes of file content it unpacked to (0 for a borrowed context).</summary>
+    public long Size { get; private set; }
+
     /// <summary>
     /// Checksums of the context's files and directories already computed (by path as a COPY names it): a context
     /// never changes once unpacked, so every build that uses it may reuse them.
@@ -36,7 +39,7 @@ public sealed class BuildContext : IDisposable
         try
         {
             using var tar = Compression.Decompress(tarOrGzip, leaveOpen: true);
-            LayerApplier.Extract(tar, dir, new ExtractOptions { Whiteouts = false }, ct);
+            ctx.Size = LayerApplier.Extract(tar, dir, new ExtractOptions { Whiteouts = false }, ct).ContentBytes;
             return ctx;
         }
         catch (Exception e) when (e is Core.BerthException)

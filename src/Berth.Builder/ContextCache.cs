@@ -17,6 +17,7 @@ public sealed class ContextCache : IBuildCacheStore
     private readonly string _root;
     private readonly int _keep;
     private readonly long _maxBytes;
+    private readonly TimeProvider _time;
 
     // Guards _entries, _retired and the entries' fields.
     private readonly Lock _lock = new();
@@ -32,17 +33,17 @@ public sealed class ContextCache : IBuildCacheStore
         public readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> Checksums = new(StringComparer.Ordinal);
         public int Users;
         public long LastUse;
-        public DateTimeOffset Created = DateTimeOffset.UtcNow;
-        public DateTimeOffset LastUsedAt = DateTimeOffset.UtcNow;
+        public required DateTimeOffset Created;
+        public required DateTimeOffset LastUsedAt;
         public long Uses;
     }
 
     /// <param name="root">A directory of the daemon's own; what a previous run left there is removed.</param>
     /// <param name="keep">How many unused contexts are kept.</param>
     /// <param name="maxBytes">The most the kept contexts may take (by tar size); a larger context is never kept.</param>
-    public ContextCache(string root, int keep = 3, long maxBytes = 1L << 30)
+    public ContextCache(string root, int keep = 3, long maxBytes = 1L << 30, TimeProvider? time = null)
     {
-        (_root, _keep, _maxBytes) = (root, keep, maxBytes);
+        (_root, _keep, _maxBytes, _time) = (root, keep, maxBytes, time ?? TimeProvider.System);
         if (Directory.Exists(root))
         {
             try { Directory.Delete(root, recursive: true); }
@@ -90,7 +91,8 @@ public sealed class ContextCache : IBuildCacheStore
             }
             var dir = Path.Combine(_root, key + "-" + Guid.NewGuid().ToString("N")[..8]);
             Directory.Move(unpacked.Dir, dir);
-            e = new Entry { Dir = dir, Dockerfile = dockerfile, Bytes = bytes };
+            var now = _time.GetUtcNow();
+            e = new Entry { Dir = dir, Dockerfile = dockerfile, Bytes = bytes, Created = now, LastUsedAt = now };
             _entries[key] = e;
             return Hold(e);
         }
@@ -102,7 +104,6 @@ public sealed class ContextCache : IBuildCacheStore
         e.Users++;
         e.Uses++;
         e.LastUse = ++_clock;
-        e.LastUsedAt = DateTimeOffset.UtcNow;
         return BuildContext.Borrow(e.Dir, () => Release(e), e.Checksums);
     }
 
@@ -117,26 +118,24 @@ public sealed class ContextCache : IBuildCacheStore
     /// <summary>Drops kept context <paramref name="id"/> unless a build holds it.</summary>
     public bool TryRemove(string id)
     {
-        string doomed;
+        string? doomed;
         lock (_lock)
         {
             if (!_entries.TryGetValue(id, out var e) || e.Users > 0) return false;
             _entries.Remove(id);
-            doomed = e.Dir + ".old";
-            try { Directory.Move(e.Dir, doomed); }
-            catch (IOException) { return true; /* removed with the root at the next start */ }
+            doomed = MoveAway(e);
         }
-        try { Directory.Delete(doomed, recursive: true); }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { /* removed with the root at the next start */ }
+        Delete(doomed);
         return true;
     }
 
     private void Release(Entry released)
     {
-        List<string> remove = [];
+        List<string?> remove = [];
         lock (_lock)
         {
             released.Users--;
+            released.LastUsedAt = _time.GetUtcNow(); // used until now: an "unused for" prune counts from the build's end
             // The newest few within the byte budget stay; the others retire, and go once no build holds them.
             long bytes = 0;
             int kept = 0;
@@ -149,19 +148,31 @@ public sealed class ContextCache : IBuildCacheStore
             foreach (var e in _retired.Where(e => e.Users == 0).ToList())
             {
                 _retired.Remove(e);
-                var doomed = e.Dir + ".old";
-                try
-                {
-                    Directory.Move(e.Dir, doomed);
-                    remove.Add(doomed);
-                }
-                catch (IOException) { /* removed with the root at the next start */ }
+                remove.Add(MoveAway(e));
             }
         }
-        foreach (var d in remove)
+        foreach (var d in remove) Delete(d);
+    }
+
+    /// <summary>Renames a context's directory out of the way (under the lock); null when it cannot be (the next start removes it).</summary>
+    private static string? MoveAway(Entry e)
+    {
+        var doomed = e.Dir + ".old";
+        try
         {
-            try { Directory.Delete(d, recursive: true); }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { /* removed with the root at the next start */ }
+            Directory.Move(e.Dir, doomed);
+            return doomed;
         }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    private static void Delete(string? dir)
+    {
+        if (dir is null) return;
+        try { Directory.Delete(dir, recursive: true); }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { /* removed with the root at the next start */ }
     }
 }

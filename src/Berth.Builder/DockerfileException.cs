@@ -1,8 +1,8 @@
 namespace Berth.Builder;
 
-/// <summary>A Dockerfile that cannot be parsed or run as written: the message names the file and line.</summary>
+/// <summary>A Dockerfile that cannot be parsed or run as written: the message names the file and line (none for line 0: the whole file).</summary>
 public sealed class DockerfileException(string file, int line, string reason)
-    : Exception($"{file}:{line}: {reason}")
+    : Exception(line > 0 ? $"{file}:{line}: {reason}" : reason)
 {
     public string File { get; } = file;
     public int Line { get; } = line;

@@ -157,7 +157,9 @@ public static partial class DockerfileParser
             }
             result.Add(inst);
         }
-        if (result.Count == 0) throw new BuildFailedException("failed to parse Dockerfile: file with no instructions");
+        // As dockerd: an empty file and one without instructions are the request's error, not a build's.
+        if (text.Length == 0) throw new DockerfileException(fileName, 0, $"the Dockerfile ({fileName}) cannot be empty");
+        if (result.Count == 0) throw new DockerfileException(fileName, 0, "failed to parse Dockerfile: file with no instructions");
         return new Dockerfile { FileName = fileName, Escape = escape, Syntax = syntax, Instructions = result, Warnings = warnings };
     }
 
@@ -226,6 +228,7 @@ public static partial class DockerfileParser
                         throw new DockerfileException(fileName, line, $"strconv.ParseInt: parsing \"{value}\": invalid syntax");
                     continue;
                 }
+                if (value.Length == 0) continue; // an empty value is the default
                 try { Executor.Duration(value); }
                 catch (Exception e) when (e is FormatException or OverflowException)
                 {

@@ -505,7 +505,8 @@ public sealed partial class Executor(IBuildImages images, IBuildContainers conta
     /// <summary>Docker's signal check for STOPSIGNAL: a number 1-64, or a Linux name with or without "SIG", or RTMIN/RTMAX(+/-n).</summary>
     internal static bool ValidSignal(string s)
     {
-        if (int.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out var n)) return n is > 0 and <= 64;
+        // As dockerd's signal.ParseSignal: any number but 0.
+        if (int.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out var n)) return n > 0;
         var name = s.ToUpperInvariant();
         if (name.StartsWith("SIG", StringComparison.Ordinal)) name = name[3..];
         if (SignalNames.Contains(name)) return true;
@@ -568,7 +569,7 @@ public sealed partial class Executor(IBuildImages images, IBuildContainers conta
             if (start == i) throw new FormatException($"invalid duration {s}");
             var num = double.Parse(s[start..i], CultureInfo.InvariantCulture);
             int us = i;
-            while (i < s.Length && char.IsAsciiLetter(s[i])) i++;
+            while (i < s.Length && (char.IsAsciiLetter(s[i]) || s[i] == 'µ')) i++;
             long unit = s[us..i] switch
             {
                 "ns" => 1, "us" or "µs" => 1_000, "ms" => 1_000_000, "s" => 1_000_000_000, "m" => 60_000_000_000, "h" => 3_600_000_000_000,

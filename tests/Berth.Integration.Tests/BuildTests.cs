@@ -108,6 +108,10 @@ public sealed class BuildTests(DaemonFixture d) : IClassFixture<DaemonFixture>
         var b = await BuildAsync(dir);
         Assert.NotEqual(0, b.ExitCode);
         Assert.Contains("Error response from daemon: Dockerfile:3: unknown instruction: FORM", b.Stdout);
+
+        var empty = await BuildAsync(NewContext(("Dockerfile", "")));
+        Assert.NotEqual(0, empty.ExitCode);
+        Assert.Contains("Error response from daemon: the Dockerfile (Dockerfile) cannot be empty", empty.Stdout);
     }
 
     [Fact]

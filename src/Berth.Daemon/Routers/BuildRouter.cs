@@ -101,7 +101,7 @@ internal static class BuildRouter
                     foreach (var segment in read.Buffer)
                     {
                         hash.AppendData(segment.Span);
-                        f.Write(segment.Span);
+                        await f.WriteAsync(segment, ct);
                     }
                     reader.AdvanceTo(read.Buffer.End);
                     if (read.IsCompleted) break;
@@ -124,7 +124,8 @@ internal static class BuildRouter
                 // now, once read, when .dockerignore excludes them (the CLI excludes a -f from outside the context that way).
                 if (context.ReadText(".dockerignore") is { } ignore)
                     context.ApplyIgnore(DockerIgnore.Parse(ignore), new HashSet<string>(StringComparer.Ordinal));
-                context = contexts.Add(key, context, text, length);
+                // Kept by what it takes on disk: a compressed upload (--compress) unpacks to more than was sent.
+                context = contexts.Add(key, context, text, Math.Max(length, context.Size));
             }
             File.Delete(spool);
             var file = DockerfileParser.Parse(text, Path.GetFileName(options.Dockerfile));

@@ -174,7 +174,8 @@ internal static class DistributionRouter
                 if ((AuthConfig?)auth is null) continue; // "registry": null
                 try
                 {
-                    if (RegistryOf(auth.ServerAddress is { Length: > 0 } s ? s : address) == registry) return Credentials(auth);
+                    if (string.Equals(RegistryOf(auth.ServerAddress is { Length: > 0 } s ? s : address), registry, StringComparison.OrdinalIgnoreCase))
+                        return Credentials(auth);
                 }
                 catch (BerthException)
                 {
