@@ -103,12 +103,7 @@ public sealed class BuildOptionsTests(DaemonFixture d) : IClassFixture<DaemonFix
     [Fact]
     public async Task A_private_base_is_pulled_with_the_login_the_cli_sends_and_refused_without_it()
     {
-        var dir = Dir("tok");
-        Directory.CreateDirectory(dir);
-        var htpasswd = Path.Combine(dir, "htpasswd");
-        await File.WriteAllTextAsync(htpasswd, $"bob:{BCrypt.Net.BCrypt.HashPassword("bob-pw", 5)}\n");
-        await using var reg = new LoopbackRegistry(LoopbackRegistry.Berth, dir, "--auth", "token", "--htpasswd", htpasswd, "--access", "bob:it/*:*");
-        await reg.StartAsync();
+        await using var reg = await LoopbackRegistry.StartTokenAuthAsync(Dir("tok"), "bob", "bob-pw");
         var name = $"{reg.Host}/it/private:1";
         await d.CommitImageAsync(name, "private");
         var login = await d.DockerStdinAsync("bob-pw\n", "login", reg.Host, "-u", "bob", "--password-stdin");

@@ -219,12 +219,7 @@ public sealed class DistributionTests(DaemonFixture d) : IClassFixture<DaemonFix
     [Fact]
     public async Task Token_auth_login_push_pull_and_logout()
     {
-        var dir = Dir("tok");
-        Directory.CreateDirectory(dir);
-        var htpasswd = Path.Combine(dir, "htpasswd");
-        await File.WriteAllTextAsync(htpasswd, $"alice:{BCrypt.Net.BCrypt.HashPassword("alice-pw", 5)}\n");
-        await using var reg = new LoopbackRegistry(LoopbackRegistry.Berth, dir, "--auth", "token", "--htpasswd", htpasswd, "--access", "alice:it/*:*");
-        await reg.StartAsync();
+        await using var reg = await LoopbackRegistry.StartTokenAuthAsync(Dir("tok"), "alice", "alice-pw");
         var name = $"{reg.Host}/it/private:1";
         await CommitImageAsync(name, "secret");
 

@@ -29,6 +29,17 @@ public sealed class LoopbackRegistry(string kind, string dir, params string[] ex
         return ((IPEndPoint)l.LocalEndpoint).Port;
     }
 
+    /// <summary>A started berth-registry in token mode under <paramref name="dir"/> whose one user may do anything in <c>it/*</c>.</summary>
+    public static async Task<LoopbackRegistry> StartTokenAuthAsync(string dir, string user, string password)
+    {
+        Directory.CreateDirectory(dir);
+        var htpasswd = Path.Combine(dir, "htpasswd");
+        await File.WriteAllTextAsync(htpasswd, $"{user}:{BCrypt.Net.BCrypt.HashPassword(password, 5)}\n");
+        var reg = new LoopbackRegistry(Berth, dir, "--auth", "token", "--htpasswd", htpasswd, "--access", $"{user}:it/*:*");
+        await reg.StartAsync();
+        return reg;
+    }
+
     public async Task StartAsync()
     {
         Directory.CreateDirectory(dir);
