@@ -202,12 +202,12 @@ public sealed partial class Executor(IBuildImages images, IBuildContainers conta
             // As dockerd: the FROM step's result is shown after its build triggers ran.
             await run.Out($" ---> {Short(st.ImageId!)}\n");
         }
-        else if (run.Options.Quiet is false)
+        else
         {
+            st.Config = WithDefaultPath(st.Config); // FROM scratch
             await run.Out(" ---> \n");
         }
         st.Config = st.Config with { OnBuild = null };
-        st.Config = WithDefaultPath(st.Config);
 
         foreach (var inst in stage.Body)
         {

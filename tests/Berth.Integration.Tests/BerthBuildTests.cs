@@ -54,13 +54,7 @@ public sealed class BerthBuildTests(DaemonFixture d) : IClassFixture<DaemonFixtu
         Assert.DoesNotContain("exit 4", b.Stdout);
         Assert.Contains($"Successfully tagged {tag}:latest", b.Stdout);
 
-        var r = await d.DockerAsync("run", "--rm", "--network", "none", tag);
-        Assert.True(r.ExitCode == 0, r.ToString() + "\nbuild: " + b.Stdout);
-        // Each instruction's effect shows in the container (USER, WORKDIR, ENV, COPY --from, ENTRYPOINT + CMD) and the config.
-        Assert.Equal(BuildSupport.MultiStageOutput, r.Stdout);
-        Assert.Equal(BuildSupport.MultiStageConfig, (await d.DockerAsync("inspect", "-f", BuildSupport.MultiStageConfigFormat, tag)).Stdout.Trim());
-        var label = await d.DockerAsync("inspect", "--format", "{{.Config.Labels.kind}}", tag);
-        Assert.Equal("final", label.Stdout.Trim());
+        await d.AssertMultiStageResultAsync(tag, b.Stdout);
 
         var again = await d.BerthAsync("build", "--target", "final", "--build-arg", "WHO=test", "-t", tag, dir);
         Assert.True(again.ExitCode == 0, again.ToString());

@@ -36,6 +36,18 @@ internal static class BuildSupport
     public const string MultiStageConfigFormat =
         """{{.Config.User}} {{.Config.WorkingDir}} {{json .Config.ExposedPorts}} {{json .Config.Entrypoint}} {{json .Config.Cmd}} {{.Config.Labels.kind}} {{.Config.Labels.home}} {{range .Config.Env}}{{if eq (index (split . "=") 0) "APP_HOME"}}{{.}}{{end}}{{end}}""";
 
+    /// <summary>
+    /// A container of <paramref name="tag"/> (MultiStage's final stage, WHO=test) shows each instruction's effect (USER,
+    /// WORKDIR, ENV, COPY --from, ENTRYPOINT + CMD) and its config has the rest (EXPOSE, LABEL).
+    /// </summary>
+    public static async Task AssertMultiStageResultAsync(this DaemonFixture d, string tag, string buildOutput)
+    {
+        var r = await d.DockerAsync("run", "--rm", "--network", "none", tag);
+        Assert.True(r.ExitCode == 0, r.ToString() + "\nbuild: " + buildOutput);
+        Assert.Equal(MultiStageOutput, r.Stdout);
+        Assert.Equal(MultiStageConfig, (await d.DockerAsync("inspect", "-f", MultiStageConfigFormat, tag)).Stdout.Trim());
+    }
+
     /// <summary>A fresh directory under the daemon's root holding <paramref name="files"/> (paths may have directories).</summary>
     public static string NewContext(this DaemonFixture d, params (string Name, string Content)[] files)
     {

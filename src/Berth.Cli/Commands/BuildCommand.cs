@@ -145,38 +145,17 @@ internal static class BuildCommand
         await using (result.Stream.ConfigureAwait(false))
         {
             var renderer = quiet ? new JsonMessageRenderer(buffer, terminal: false) : JsonMessageRenderer.For(ctx, ctx.Out);
-            using var reader = new StreamReader(result.Stream, Encoding.UTF8);
-            while (await reader.ReadLineAsync().ConfigureAwait(false) is { } line)
+            var error = await renderer.RenderAsync(result.Stream,
+                aux => imageId = aux is JsonObject o && o["ID"] is JsonValue id && id.TryGetValue<string>(out var s) ? s : imageId).ConfigureAwait(false);
+            if (error is not null)
             {
-                if (string.IsNullOrWhiteSpace(line))
+                // As docker: quiet output shown only on failure, then the error with the build's exit code.
+                if (quiet)
                 {
-                    continue;
+                    ctx.Err.Write(progressBuffer.ToString() + buffer);
                 }
-                JsonObject? msg;
-                try
-                {
-                    msg = JsonNode.Parse(line) as JsonObject;
-                }
-                catch (JsonException)
-                {
-                    (quiet ? buffer : ctx.Out).WriteLine(line);
-                    continue;
-                }
-                if (msg is null)
-                {
-                    continue;
-                }
-                var code = msg["errorDetail"] is JsonObject detail && detail["code"] is JsonValue c && c.TryGetValue<int>(out var n) && n != 0 ? n : 1;
-                if (renderer.Render(msg, aux => imageId = aux is JsonObject o && o["ID"] is JsonValue id && id.TryGetValue<string>(out var s) ? s : imageId) is { } error)
-                {
-                    // As docker: quiet output shown only on failure, then the error with the build's exit code.
-                    if (quiet)
-                    {
-                        ctx.Err.Write(progressBuffer.ToString() + buffer);
-                    }
-                    ctx.Out.Flush();
-                    throw new ExitException(code, error);
-                }
+                ctx.Out.Flush();
+                throw new ExitException(renderer.ErrorCode, error);
             }
         }
         if (args.Get("iidfile") is { Length: > 0 } iidfile && imageId is not null)

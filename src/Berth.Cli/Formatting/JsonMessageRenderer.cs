@@ -70,6 +70,9 @@ internal sealed class JsonMessageRenderer
         return null;
     }
 
+    /// <summary>The code of the last error message (its <c>errorDetail.code</c>; 1 when it has none): a build's exit status.</summary>
+    public int ErrorCode { get; private set; } = 1;
+
     /// <summary>Prints one message; returns its error text when it is an error message.</summary>
     public string? Render(JsonObject msg, Action<JsonNode>? aux = null)
     {
@@ -117,6 +120,7 @@ internal sealed class JsonMessageRenderer
     {
         if (ErrorText(msg) is { } error)
         {
+            ErrorCode = msg["errorDetail"] is JsonObject detail && detail["code"] is JsonValue c && c.TryGetValue<int>(out var n) && n != 0 ? n : 1;
             return error;
         }
         var stream = Text(msg["stream"]);
