@@ -115,6 +115,29 @@ public sealed class BadInputTests(DaemonFixture d) : IClassFixture<DaemonFixture
         await _api.AssertAliveAsync();
     }
 
+    [Theory]
+    [InlineData("/build?t=broken:chunks")]
+    [InlineData("/volumes/create")]
+    public async Task BrokenChunkFramingIs400AndTheConnectionCloses(string target)
+    {
+        // The connection layer finds where each body ends; a chunk header that is not hex is HTTP's 400, and the
+        // daemon ends that connection rather than waiting on it or failing without an answer.
+        using var s = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.Unix, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Unspecified);
+        await s.ConnectAsync(new System.Net.Sockets.UnixDomainSocketEndPoint(d.Socket));
+        await s.SendAsync(Encoding.ASCII.GetBytes(
+            $"POST {target} HTTP/1.1\r\nHost: berth\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{{}}\r\nzz\r\nabc\r\n0\r\n\r\n"));
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var answer = new MemoryStream();
+        var buf = new byte[4096];
+        int n;
+        while ((n = await s.ReceiveAsync(buf, System.Net.Sockets.SocketFlags.None, cts.Token)) > 0) answer.Write(buf, 0, n);
+        var text = Encoding.ASCII.GetString(answer.ToArray());
+        Assert.StartsWith("HTTP/1.1 400 ", text);
+        Assert.Contains("\"message\":\"Bad chunk size data.\"", text);
+        Assert.Empty((await d.DockerAsync("images", "-q", "broken:chunks")).Stdout.Trim());
+        await _api.AssertAliveAsync();
+    }
+
     /// <summary>Content without a known length, so HttpClient sends it chunked.</summary>
     private sealed class ChunkedContent(HttpContent inner) : HttpContent
     {

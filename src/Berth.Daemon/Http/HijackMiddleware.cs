@@ -37,20 +37,24 @@ internal sealed class HijackMiddleware(HijackRoutes routes, ILogger<HijackMiddle
         bool hijacked = false;
         using var forward = clientClosed.Register(() => { if (!Volatile.Read(ref hijacked)) httpClosed.Cancel(); });
         var kestrel = next(ctx);
+        // Once the HTTP layer has ended the connection (a 400 for a broken request, a shutdown), nothing more is read.
+        _ = kestrel.ContinueWith(static (_, state) => ((PipeReader)state!).CancelPendingRead(), input, CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         try
         {
             while (true)
             {
                 var head = await ReadHeadAsync(input, clientClosed);
                 if (head is null) break;
-                if (ParseHead(head) is { } req && IsHijack(req.Headers) && routes.Match(req.Method, StripVersion(req.Target)) is { } route)
+                var req = ParseHead(head);
+                if (req is not null && IsHijack(req.Headers) && routes.Match(req.Method, StripVersion(req.Target)) is { } route)
                 {
                     Volatile.Write(ref hijacked, true);
                     await HijackAsync(req, route, input, output, CancellationToken.None);
                     break;
                 }
                 await toKestrel.Writer.WriteAsync(head, clientClosed);
-                if (!await ForwardBodyAsync(head, input, toKestrel.Writer, clientClosed)) break;
+                if (req is not null && !await ForwardBodyAsync(req, input, toKestrel.Writer, clientClosed)) break;
             }
         }
         catch (Exception e) when (e is IOException or OperationCanceledException or ConnectionResetException or InvalidOperationException)
@@ -139,6 +143,7 @@ internal sealed class HijackMiddleware(HijackRoutes routes, ILogger<HijackMiddle
         while (true)
         {
             var r = await input.ReadAsync(ct);
+            if (r.IsCanceled) return null;
             var buf = r.Buffer;
             var pos = Find(buf, "\r\n\r\n"u8);
             if (pos is { } end)
@@ -164,66 +169,24 @@ internal sealed class HijackMiddleware(HijackRoutes routes, ILogger<HijackMiddle
         return reader.Position;
     }
 
-    /// <summary>Copies one request body (Content-Length or chunked) through; false when the connection ended inside it.</summary>
-    private static async Task<bool> ForwardBodyAsync(byte[] head, PipeReader input, PipeWriter output, CancellationToken ct)
+    /// <summary>
+    /// Copies one request body (Content-Length or chunked) through, whatever has arrived in one write; false when the
+    /// connection ended inside it or the HTTP layer stopped reading. A broken chunk header goes through as it is, and
+    /// nothing after it: the HTTP layer answers it with a 400 and ends the connection.
+    /// </summary>
+    private static async Task<bool> ForwardBodyAsync(ParsedHead head, PipeReader input, PipeWriter output, CancellationToken ct)
     {
-        var h = ParseHead(head);
-        if (h is null) return true;
-        if (h.Chunked)
-        {
-            while (true)
-            {
-                var line = await ReadLineAsync(input, ct);
-                if (line is null) return false;
-                await output.WriteAsync(line, ct);
-                var sizeText = Encoding.ASCII.GetString(line).TrimEnd('\r', '\n').Split(';')[0].Trim();
-                long size = Convert.ToInt64(sizeText, 16);
-                if (size == 0)
-                {
-                    // trailers until an empty line
-                    while (true)
-                    {
-                        var t = await ReadLineAsync(input, ct);
-                        if (t is null) return false;
-                        await output.WriteAsync(t, ct);
-                        if (t.Length == 2) return true;
-                    }
-                }
-                if (!await CopyAsync(input, output, size + 2, ct)) return false;
-            }
-        }
-        return await CopyAsync(input, output, h.ContentLength ?? 0, ct);
-    }
-
-    private static async Task<byte[]?> ReadLineAsync(PipeReader input, CancellationToken ct)
-    {
-        while (true)
+        var framing = head.Chunked ? BodyFraming.Chunked() : BodyFraming.Length(head.ContentLength ?? 0);
+        while (!framing.Done)
         {
             var r = await input.ReadAsync(ct);
-            var pos = Find(r.Buffer, "\r\n"u8);
-            if (pos is { } end)
-            {
-                var line = r.Buffer.Slice(0, end).ToArray();
-                input.AdvanceTo(end);
-                return line;
-            }
-            if (r.Buffer.Length > MaxHeadBytes) throw new InvalidOperationException("chunk header too long");
-            input.AdvanceTo(r.Buffer.Start, r.Buffer.End);
-            if (r.IsCompleted) return null;
-        }
-    }
-
-    private static async Task<bool> CopyAsync(PipeReader input, PipeWriter output, long count, CancellationToken ct)
-    {
-        while (count > 0)
-        {
-            var r = await input.ReadAsync(ct);
-            var buf = r.Buffer;
-            if (buf.IsEmpty && r.IsCompleted) return false;
-            var take = buf.Slice(0, Math.Min(buf.Length, count));
-            foreach (var seg in take) await output.WriteAsync(seg, ct);
-            count -= take.Length;
-            input.AdvanceTo(take.End);
+            if (r.IsCanceled) return false;
+            long n = framing.Scan(r.Buffer);
+            var take = r.Buffer.Slice(0, framing.Invalid ? r.Buffer.Length : n);
+            foreach (var seg in take) output.Write(seg.Span);
+            input.AdvanceTo(take.End, framing.Done ? take.End : r.Buffer.End);
+            var flushed = await output.FlushAsync(ct);
+            if (framing.Invalid || flushed.IsCompleted || (r.IsCompleted && !framing.Done)) return false;
         }
         return true;
     }

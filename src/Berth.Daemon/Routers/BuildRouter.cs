@@ -155,6 +155,11 @@ internal static class BuildRouter
         {
             throw BerthException.Invalid(e.Message);
         }
+        catch (BadHttpRequestException) when (!stream.Started)
+        {
+            // A body that breaks HTTP's framing is the HTTP layer's 400, as for every other endpoint.
+            throw;
+        }
         catch (Exception e) when (!ct.IsCancellationRequested)
         {
             // Every other failure, expected or not, is the stream's last message, never a torn stream.
