@@ -35,6 +35,15 @@ public sealed record ImageRecord
 
     public IReadOnlyList<HistoryEntry> History { get; init; } = [];
 
+    /// <summary>The local image this one was made on (a build step's previous step, a commit's container image); null for pulled, loaded and imported images.</summary>
+    public string? Parent { get; init; }
+
+    /// <summary>Some local image was made on this one: an untagged one is the builder's intermediate image, not a dangling one.</summary>
+    public bool HasChildren { get; init; }
+
+    /// <summary>Untagged with children: the builder's step image, which <c>docker images</c> shows only with <c>-a</c> and prune never takes alone.</summary>
+    public bool IsIntermediate => RepoTags.Count == 0 && RepoDigests.Count == 0 && HasChildren;
+
     public string Architecture { get; init; } = "";
     public string Os { get; init; } = "";
 }

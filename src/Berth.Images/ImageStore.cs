@@ -30,7 +30,7 @@ public sealed class ImageStore
     private readonly Lock _unpackLock = new();
     private readonly Dictionary<string, Task> _unpacking = new(StringComparer.Ordinal);
 
-    private sealed record LoadedImage(ImageConfig Config, ImageManifest Manifest, Digest ManifestDigest, Digest ConfigDigest);
+    private sealed record LoadedImage(ImageConfig Config, ImageManifest Manifest, Digest ManifestDigest, Digest ConfigDigest, string? Parent = null);
 
     private readonly Transfer.LayerSources? _sources;
 
@@ -60,8 +60,11 @@ public sealed class ImageStore
             _images[id] = new LoadedImage(
                 ImageConfig.Parse(ReadBlob(configDigest)),
                 ImageManifest.Parse(ReadBlob(manifestDigest)),
-                manifestDigest, configDigest);
+                manifestDigest, configDigest, entry.Parent);
         }
+        // A parent deleted by an older Berth (or lost with its blobs) leaves no dangling link.
+        foreach (var (id, img) in _images.ToList())
+            if (img.Parent is { } parent && !_images.ContainsKey(parent)) _images[id] = img with { Parent = null };
         foreach (var (r, id) in index.Refs)
             if (_images.ContainsKey(id)) _refs[r] = id;
     }
@@ -105,7 +108,7 @@ public sealed class ImageStore
     {
         var file = new ImageIndexFile
         {
-            Images = _images.ToDictionary(kv => kv.Key, kv => new ImageIndexEntry { Manifest = kv.Value.ManifestDigest.ToString() }, StringComparer.Ordinal),
+            Images = _images.ToDictionary(kv => kv.Key, kv => new ImageIndexEntry { Manifest = kv.Value.ManifestDigest.ToString(), Parent = kv.Value.Parent }, StringComparer.Ordinal),
             Refs = new Dictionary<string, string>(_refs, StringComparer.Ordinal),
         };
         AtomicFile.WriteAllBytes(_indexPath, JsonSerializer.SerializeToUtf8Bytes(file, ImagesJsonContext.Default.ImageIndexFile));
@@ -148,8 +151,17 @@ public sealed class ImageStore
     public IReadOnlyList<ImageRecord> List()
     {
         lock (_lock)
-            return _images.Keys.Select(ToRecordLocked).OrderByDescending(r => r.Created).ToList();
+        {
+            var parents = ParentsLocked();
+            return _images.Keys.Select(id => ToRecordLocked(id, parents)).OrderByDescending(r => r.Created).ToList();
+        }
     }
+
+    /// <summary>The IDs that some image names as its parent.</summary>
+    private HashSet<string> ParentsLocked() =>
+        _images.Values.Select(i => i.Parent).OfType<string>().ToHashSet(StringComparer.Ordinal);
+
+    private bool HasChildrenLocked(string id) => _images.Values.Any(i => i.Parent == id);
 
     public ImageConfig GetConfig(ImageRecord image)
     {
@@ -157,7 +169,9 @@ public sealed class ImageStore
             return _images.TryGetValue(image.Id, out var img) ? img.Config : throw BerthException.NotFound($"No such image: {image.Id}");
     }
 
-    private ImageRecord ToRecordLocked(string id)
+    private ImageRecord ToRecordLocked(string id) => ToRecordLocked(id, null);
+
+    private ImageRecord ToRecordLocked(string id, HashSet<string>? parents)
     {
         var img = _images[id];
         var tags = _refs.Where(kv => kv.Value == id)
@@ -190,6 +204,8 @@ public sealed class ImageStore
             History = img.Config.History ?? [],
             Architecture = img.Config.Architecture,
             Os = img.Config.Os,
+            Parent = img.Parent,
+            HasChildren = parents?.Contains(id) ?? HasChildrenLocked(id),
         };
     }
 
@@ -263,7 +279,7 @@ public sealed class ImageStore
         var id = configDesc.Digest.ToString();
         lock (_lock)
         {
-            _images[id] = new LoadedImage(config, manifest, manifestDesc.Digest, configDesc.Digest);
+            _images[id] = new LoadedImage(config, manifest, manifestDesc.Digest, configDesc.Digest, _images.GetValueOrDefault(id)?.Parent);
             if (tag is not null) _refs[tag.ToString()] = id;
             SaveLocked();
             return ToRecordLocked(id);
@@ -324,7 +340,11 @@ public sealed class ImageStore
         var id = configDesc.Digest.ToString();
         lock (_lock)
         {
-            _images[id] = new LoadedImage(config, manifest, manifestDesc.Digest, configDesc.Digest);
+            // As dockerd: the image made on another (a build step, a commit) records it as its parent, unless that
+            // went meanwhile. The same config committed again keeps the parent it has.
+            var parentId = _images.TryGetValue(id, out var existing) ? existing.Parent
+                : parent is not null && _images.ContainsKey(parent.Id) && parent.Id != id ? parent.Id : null;
+            _images[id] = new LoadedImage(config, manifest, manifestDesc.Digest, configDesc.Digest, parentId);
             if (tag is not null) _refs[tag.ToString()] = id;
             SaveLocked();
             return ToRecordLocked(id);
@@ -365,7 +385,7 @@ public sealed class ImageStore
         lock (_lock)
         {
             _images.TryGetValue(id, out replaced);
-            _images[id] = new LoadedImage(config, manifest, manifestDigest, configDesc.Digest);
+            _images[id] = new LoadedImage(config, manifest, manifestDigest, configDesc.Digest, replaced?.Parent);
             foreach (var name in names)
                 _refs[name.ToString()] = id;
             SaveLocked();
@@ -520,7 +540,6 @@ public sealed class ImageStore
     public async Task<IReadOnlyList<ImageDeleteItem>> DeleteAsync(string nameOrId, bool force, bool noPrune,
         Func<string, IEnumerable<ImageUse>> containersUsing, CancellationToken ct)
     {
-        _ = noPrune; // Berth images have no parent images to prune; kept for the API's shape.
         var items = new List<ImageDeleteItem>();
         string id;
         lock (_lock) id = ResolveIdLocked(nameOrId) ?? throw BerthException.NotFound($"No such image: {nameOrId}");
@@ -547,8 +566,8 @@ public sealed class ImageStore
                         _refs.Remove(r.ToString());
                         items.Add(new(ImageDeleteItem.Untagged, r.FamiliarString));
                     }
-                // With names left, or a container still on it, untagging was the whole job.
-                if (RefsOfLocked(id).Count > 0 || users.Count > 0)
+                // With names left, a container still on it or images made on it, untagging was the whole job.
+                if (RefsOfLocked(id).Count > 0 || users.Count > 0 || HasChildrenLocked(id))
                 {
                     SaveLocked();
                     return items;
@@ -556,6 +575,8 @@ public sealed class ImageStore
             }
             else
             {
+                if (HasChildrenLocked(id))
+                    throw BerthException.Conflict($"conflict: unable to delete {shortId} (cannot be forced) - image has dependent child images");
                 if (IsSingleRepository(refs))
                 {
                     CheckConflicts(shortId, users, force, activeRefs: 0);
@@ -568,9 +589,38 @@ public sealed class ImageStore
                 CheckConflicts(shortId, users, force, activeRefs: RefsOfLocked(id).Count);
             }
         }
-        var (deleted, _) = await RemoveImageAsync(id, ct).ConfigureAwait(false);
+        var (deleted, _, parent) = await RemoveImageAsync(id, RemoveMode.Always, ct).ConfigureAwait(false);
         items.AddRange(deleted);
+        if (!noPrune) await PruneParentsAsync(parent, p => containersUsing(p).Any(), items, ct).ConfigureAwait(false);
         return items;
+    }
+
+    /// <summary>
+    /// As dockerd after deleting an image: its parent goes too when nothing else holds it (no name, no other child, no
+    /// container), and so on down the chain: the builder's intermediate images leave with the image they made.
+    /// </summary>
+    private async Task<long> PruneParentsAsync(string? parent, Func<string, bool> inUse, List<ImageDeleteItem> items, CancellationToken ct)
+    {
+        long freed = 0;
+        while (parent is not null && !inUse(parent))
+        {
+            var (deleted, bytes, next) = await RemoveImageAsync(parent, RemoveMode.IfOrphan, ct).ConfigureAwait(false);
+            if (deleted.Count == 0) break;
+            items.AddRange(deleted);
+            freed += bytes;
+            parent = next;
+        }
+        return freed;
+    }
+
+    private enum RemoveMode
+    {
+        /// <summary>Names and image go (the caller has checked what stops it).</summary>
+        Always,
+        /// <summary>Names go; the image stays when images were made on it (dockerd's prune of a named image).</summary>
+        UntagThenIfChildless,
+        /// <summary>Only an image without names or children goes; otherwise nothing changes.</summary>
+        IfOrphan,
     }
 
     private static void CheckConflicts(string shortId, List<ImageUse> users, bool force, int activeRefs)
@@ -599,19 +649,28 @@ public sealed class ImageStore
     /// Forgets an image and its names, then frees the blobs and snapshots no remaining image uses. Snapshots a
     /// container still builds on stay (the snapshotter refuses to remove a parent).
     /// </summary>
-    private async Task<(List<ImageDeleteItem> Items, long Freed)> RemoveImageAsync(string id, CancellationToken ct)
+    private async Task<(List<ImageDeleteItem> Items, long Freed, string? Parent)> RemoveImageAsync(string id, RemoveMode mode, CancellationToken ct)
     {
         var items = new List<ImageDeleteItem>();
         LoadedImage img;
         HashSet<string> keepBlobs, keepChains;
         lock (_lock)
         {
-            if (!_images.Remove(id, out img!)) return (items, 0);
+            if (!_images.TryGetValue(id, out img!)) return (items, 0, null);
+            if (mode == RemoveMode.IfOrphan && (RefsOfLocked(id).Count > 0 || HasChildrenLocked(id))) return (items, 0, null);
             foreach (var r in RefsOfLocked(id))
             {
                 _refs.Remove(r);
                 items.Add(new(ImageDeleteItem.Untagged, ImageReference.ParseNormalized(r).FamiliarString));
             }
+            if (mode == RemoveMode.UntagThenIfChildless && HasChildrenLocked(id))
+            {
+                SaveLocked();
+                return (items, 0, null);
+            }
+            _images.Remove(id);
+            // Only a race with a commit on it can leave a child here; that one then has no parent rather than a gone one.
+            foreach (var (child, c) in _images.Where(kv => kv.Value.Parent == id).ToList()) _images[child] = c with { Parent = null };
             SaveLocked();
             keepBlobs = ReferencedBlobsLocked();
             keepChains = _images.Values.SelectMany(i => ChainIds(i.Config.RootFs.DiffIds.Select(Digest.Parse).ToList())).ToHashSet(StringComparer.Ordinal);
@@ -649,14 +708,19 @@ public sealed class ImageStore
                 break; // a container (or an unpack) builds on it; its parents are needed too
             }
         }
-        return (items, freed);
+        return (items, freed, img.Parent);
     }
 
-    /// <summary><c>docker image prune</c>: deletes dangling (or, with DanglingOnly false, all) images no container uses.</summary>
+    /// <summary>
+    /// <c>docker image prune</c>: deletes dangling (or, with DanglingOnly false, all) images no container uses, as
+    /// dockerd: an untagged image with children is an intermediate one and goes only with its last child; a named
+    /// image with children loses its names and stays.
+    /// </summary>
     public async Task<PruneResult> PruneAsync(PruneOptions options, Func<string, bool> inUse, CancellationToken ct)
     {
         var candidates = List().Where(img =>
-            (!options.DanglingOnly || img.RepoTags.Count == 0)
+            !img.IsIntermediate
+            && (!options.DanglingOnly || img.RepoTags.Count == 0)
             && (options.Until is not { } until || img.Created is not { } c || c < until)
             && options.Labels.All(f => MatchesLabel(img.Labels, f))
             && !options.NotLabels.Any(f => MatchesLabel(img.Labels, f))
@@ -666,9 +730,9 @@ public sealed class ImageStore
         foreach (var img in candidates)
         {
             ct.ThrowIfCancellationRequested();
-            var (deleted, bytes) = await RemoveImageAsync(img.Id, ct).ConfigureAwait(false);
+            var (deleted, bytes, parent) = await RemoveImageAsync(img.Id, RemoveMode.UntagThenIfChildless, ct).ConfigureAwait(false);
             items.AddRange(deleted);
-            freed += bytes;
+            freed += bytes + await PruneParentsAsync(parent, inUse, items, ct).ConfigureAwait(false);
         }
         return new PruneResult(items, freed);
     }

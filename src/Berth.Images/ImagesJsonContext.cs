@@ -15,6 +15,10 @@ internal sealed record ImageIndexFile
 internal sealed record ImageIndexEntry
 {
     public required string Manifest { get; init; }
+
+    /// <summary>The image this one was made on (a build step's previous step, a commit's container image), as dockerd records it.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Parent { get; init; }
 }
 
 [JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]

@@ -210,4 +210,112 @@ public sealed class ImageStoreTests : IDisposable
         Assert.Contains(new ImageDeleteItem("Deleted", tagged.Id), r3.Deleted);
         Assert.Equal([used.Id], _f.Store.List().Select(i => i.Id));
     }
+
+    /// <summary>A build's chain as the legacy builder leaves it: base, then one image per step, each on the one before.</summary>
+    private async Task<(ImageRecord Base, List<ImageRecord> Steps)> BuildChainAsync(string baseName, string? tag, int steps)
+    {
+        var img = await _f.Import(RootfsTar, baseName);
+        var chain = new List<ImageRecord>();
+        var parent = img;
+        for (int i = 0; i < steps; i++)
+        {
+            _f.Time.Advance(TimeSpan.FromSeconds(1));
+            var layer = i % 2 == 0 ? new MemoryStream(StoreFixture.Tar(($"step{i}", $"{baseName} {i}"))) : null;
+            parent = await _f.Store.CommitAsync(parent, layer, new CommitOptions
+            {
+                Tag = i == steps - 1 ? tag : null,
+                CreatedBy = $"step {i}",
+                Config = new ContainerConfig { Env = [$"STEP={i}"] },
+            }, CancellationToken.None);
+            chain.Add(parent);
+        }
+        return (img, chain);
+    }
+
+    [Fact]
+    public async Task Commit_RecordsItsParent_AndTheParentKnowsItHasChildren_AcrossARestart()
+    {
+        var (b, steps) = await BuildChainAsync("base", "app:1", 3);
+        Assert.Equal(b.Id, steps[0].Parent);
+        Assert.Equal(steps[1].Id, steps[2].Parent);
+        Assert.Null(b.Parent);
+        _f.Reopen();
+        var byId = _f.Store.List().ToDictionary(i => i.Id);
+        Assert.Equal(steps[1].Id, byId[steps[2].Id].Parent);
+        Assert.True(byId[b.Id].HasChildren);
+        Assert.True(byId[steps[1].Id].HasChildren);
+        Assert.False(byId[steps[2].Id].HasChildren);
+    }
+
+    [Fact]
+    public async Task Delete_TakesTheUntaggedParents_DownToANamedOne_UnlessNoPrune()
+    {
+        var (b, steps) = await BuildChainAsync("base", "app:1", 3);
+        var items = await _f.Store.DeleteAsync("app:1", false, false, NoUsers, CancellationToken.None);
+        Assert.Equal(steps.Select(s => s.Id).Reverse(), items.Where(i => i.Kind == "Deleted" && steps.Any(s => s.Id == i.Value)).Select(i => i.Value));
+        Assert.Equal([b.Id], _f.Store.List().Select(i => i.Id));
+
+        var (_, kept) = await BuildChainAsync("base", "app:2", 2);
+        var only = await _f.Store.DeleteAsync("app:2", false, true, NoUsers, CancellationToken.None);
+        Assert.Contains(new ImageDeleteItem("Deleted", kept[1].Id), only);
+        Assert.NotNull(_f.Store.Resolve(kept[0].Id));
+    }
+
+    [Fact]
+    public async Task Delete_StopsAtAParentWithAnotherChild_OrAContainer()
+    {
+        var (b, steps) = await BuildChainAsync("base", "app:1", 2);
+        // A second build from the first step on: that step now has two children.
+        var sibling = await _f.Store.CommitAsync(steps[0], null, new CommitOptions { Tag = "app:2", CreatedBy = "other", Config = new ContainerConfig { Env = ["X=1"] } }, CancellationToken.None);
+        await _f.Store.DeleteAsync("app:1", false, false, NoUsers, CancellationToken.None);
+        Assert.NotNull(_f.Store.Resolve(steps[0].Id));
+        Assert.Null(_f.Store.Resolve(steps[1].Id));
+
+        // With app:2 gone, steps[0] would follow, but a container runs on it.
+        IEnumerable<ImageUse> OnStep(string id) => id == steps[0].Id ? [new ImageUse(new string('c', 64), true)] : [];
+        await _f.Store.DeleteAsync("app:2", false, false, OnStep, CancellationToken.None);
+        Assert.Null(_f.Store.Resolve(sibling.Id));
+        Assert.NotNull(_f.Store.Resolve(steps[0].Id));
+        Assert.NotNull(_f.Store.Resolve(b.Id));
+    }
+
+    [Fact]
+    public async Task Delete_AnImageWithChildren_ById_IsAHardConflict_ByName_OnlyUntags()
+    {
+        var (b, steps) = await BuildChainAsync("base", "app:1", 1);
+        var ex = await Assert.ThrowsAsync<BerthException>(() => _f.Store.DeleteAsync(b.Id, true, false, NoUsers, CancellationToken.None));
+        Assert.Equal(ErrorKind.Conflict, ex.Kind);
+        Assert.Equal($"conflict: unable to delete {b.Id[7..19]} (cannot be forced) - image has dependent child images", ex.Message);
+        Assert.Equal(["base:latest"], _f.Store.Resolve(b.Id)!.RepoTags);
+
+        var items = await _f.Store.DeleteAsync("base", false, false, NoUsers, CancellationToken.None);
+        Assert.Equal([new ImageDeleteItem("Untagged", "base:latest")], items);
+        Assert.NotNull(_f.Store.Resolve(b.Id));
+        // Its last child gone, the untagged base goes with it.
+        var last = await _f.Store.DeleteAsync("app:1", false, false, NoUsers, CancellationToken.None);
+        Assert.Contains(new ImageDeleteItem("Deleted", b.Id), last);
+        Assert.Empty(_f.Store.List());
+        Assert.Empty(_f.Content.List());
+    }
+
+    [Fact]
+    public async Task Prune_LeavesIntermediateImages_UntilTheImageMadeOnThemGoes()
+    {
+        var (b, steps) = await BuildChainAsync("base", "app:1", 3);
+        // Nothing is dangling: the steps' images are intermediate ones.
+        Assert.Empty((await _f.Store.PruneAsync(new PruneOptions(), _ => false, CancellationToken.None)).Deleted);
+
+        // Rebuilt with a new last step: the old last image is dangling, and goes alone (its parent has the new one).
+        _f.Time.Advance(TimeSpan.FromSeconds(1));
+        var rebuilt = await _f.Store.CommitAsync(steps[1], null, new CommitOptions { Tag = "app:1", CreatedBy = "new", Config = new ContainerConfig { Env = ["NEW=1"] } }, CancellationToken.None);
+        var r = await _f.Store.PruneAsync(new PruneOptions(), _ => false, CancellationToken.None);
+        Assert.Equal([steps[2].Id], r.Deleted.Where(d => d.Kind == "Deleted" && steps.Any(st => st.Id == d.Value)).Select(d => d.Value));
+        Assert.NotNull(_f.Store.Resolve(steps[1].Id));
+
+        // prune -a: the named image and its chain go; a named base with a child left would only lose its name.
+        var all = await _f.Store.PruneAsync(new PruneOptions { DanglingOnly = false }, id => id == b.Id, CancellationToken.None);
+        Assert.Contains(new ImageDeleteItem("Deleted", rebuilt.Id), all.Deleted);
+        Assert.Contains(new ImageDeleteItem("Deleted", steps[0].Id), all.Deleted);
+        Assert.Equal([b.Id], _f.Store.List().Select(i => i.Id));
+    }
 }

@@ -49,6 +49,48 @@ public sealed class BuildTests(DaemonFixture d) : IClassFixture<DaemonFixture>
     private static string ShortId(string output) => BuildSupport.ShortId(output);
 
     [Fact]
+    public async Task StepImagesAreParents_HiddenFromImages_AndLeaveWithTheImage()
+    {
+        var tag = "bt-parents-" + d.Tag;
+        var dir = NewContext(("Dockerfile", $"FROM busybox\nENV RUN_ID={d.Tag}\nRUN echo made > /f\nLABEL parents=yes\n"));
+        var b = await BuildAsync(dir, "-t", tag);
+        Assert.True(b.ExitCode == 0, b.ToString() + d.DaemonLog);
+        var busybox = (await d.DockerAsync("image", "inspect", "-f", "{{.Id}}", "busybox")).Stdout.Trim();
+
+        // docker history names every step by its image, down to the base, as with dockerd's legacy builder.
+        var history = (await d.DockerAsync("history", "-q", "--no-trunc", tag)).Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(4, history.Length);
+        Assert.DoesNotContain("<missing>", history);
+        Assert.Equal(busybox, history[3]);
+        Assert.Equal(history[1], (await d.DockerAsync("image", "inspect", "-f", "{{.Parent}}", tag)).Stdout.Trim());
+
+        // The steps' images are intermediate: listed with -a only, and not dangling.
+        var shown = (await d.DockerAsync("images", "-q", "--no-trunc")).Stdout;
+        var all = (await d.DockerAsync("images", "-a", "-q", "--no-trunc")).Stdout;
+        var dangling = (await d.DockerAsync("images", "-q", "--no-trunc", "-f", "dangling=true")).Stdout;
+        Assert.Contains(history[0], shown);
+        foreach (var step in history[1..3])
+        {
+            Assert.DoesNotContain(step, shown);
+            Assert.Contains(step, all);
+            Assert.DoesNotContain(step, dangling);
+        }
+
+        // The base cannot go while images are made on it.
+        var rmiBase = await d.DockerAsync("rmi", busybox);
+        Assert.NotEqual(0, rmiBase.ExitCode);
+        Assert.Contains("image has dependent child images", rmiBase.Stderr);
+
+        // docker rmi takes the image and its untagged parents, and stops at the named base.
+        var rmi = await d.DockerAsync("rmi", tag);
+        Assert.True(rmi.ExitCode == 0, rmi.ToString());
+        foreach (var step in history[..3]) Assert.Contains($"Deleted: {step}", rmi.Stdout);
+        var left = (await d.DockerAsync("images", "-a", "-q", "--no-trunc")).Stdout;
+        foreach (var step in history[..3]) Assert.DoesNotContain(step, left);
+        Assert.Contains(busybox, left);
+    }
+
+    [Fact]
     public async Task MultiStageCopiesFromAStageAndStopsAtTarget()
     {
         var tag = "bt-multi-" + d.Tag;

@@ -146,7 +146,9 @@ internal static class DiskUsageRouter
             }
         }
         var users = containers.All.GroupBy(c => c.Record.ImageId).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
-        var list = all.OrderByDescending(i => i.Created).Select(img => new ImageSummary
+        // As dockerd's df (images without all=1): the builder's intermediate images are not listed; their layers count.
+        var list = all.Where(i => !i.IsIntermediate)
+            .OrderByDescending(i => i.Created).Select(img => new ImageSummary
         {
             Id = img.Id,
             RepoTags = img.RepoTags,

@@ -17,7 +17,10 @@ internal static class ImageViews
         var since = f.Get("since").Select(x => Reference(images, x).Created).FirstOrDefault();
         var until = f.Get("until").Select(x => TimeParam.Parse(x)).FirstOrDefault();
         return images.List()
-            .Where(i => dangling is null || (dangling is "true" or "1") == (i.RepoTags.Count == 0))
+            // As dockerd: an untagged image with children is the builder's intermediate image, shown only with all=1
+            // and never dangling; dangling images are the untagged ones nothing was made on.
+            .Where(i => all || !i.IsIntermediate)
+            .Where(i => dangling is null || (dangling is "true" or "1") == (i.RepoTags.Count == 0 && !i.HasChildren))
             .Where(i => !f.Has("reference") || f.Get("reference").Any(r => i.RepoTags.Any(t => ReferenceMatches(t, r))))
             .Where(i => ContainerFilter.LabelsMatch(i.Labels, f.Get("label")))
             .Where(i => before is null || i.Created < before)
@@ -27,6 +30,7 @@ internal static class ImageViews
             .Select(i => new ImageSummary
             {
                 Id = i.Id,
+                ParentId = i.Parent ?? "",
                 // Like dockerd, a reference filter also narrows the tags shown to the ones it matched.
                 RepoTags = f.Has("reference") ? i.RepoTags.Where(t => f.Get("reference").Any(r => ReferenceMatches(t, r))).ToList() : i.RepoTags,
                 RepoDigests = i.RepoDigests,
@@ -87,6 +91,7 @@ internal static class ImageViews
             Variant = cfg.Variant,
             Os = cfg.Os,
             Size = i.Size,
+            Parent = i.Parent ?? "",
             GraphDriver = new DriverData { Name = "overlay2" },
             RootFS = new RootFs { Type = "layers", Layers = i.Layers.Select(l => l.ToString()).ToList() },
             Metadata = new ImageMetadata(),
@@ -98,6 +103,9 @@ internal static class ImageViews
         var result = new List<ImageHistoryItem>();
         int layer = i.LayerBlobs.Count - 1;
         var history = i.History.Count > 0 ? i.History : [new Content.HistoryEntry()];
+        // As dockerd: the newest entries are named by the image and then its local parents, one entry each, as long
+        // as the chain goes; older entries (pulled, loaded) are <missing>.
+        ImageRecord? named = i;
         for (int h = history.Count - 1; h >= 0; h--)
         {
             var e = history[h];
@@ -105,13 +113,14 @@ internal static class ImageViews
             if (e.EmptyLayer != true && layer >= 0) size = i.LayerBlobs[layer--].Size;
             result.Add(new ImageHistoryItem
             {
-                Id = h == history.Count - 1 ? i.Id : "<missing>",
+                Id = named?.Id ?? "<missing>",
                 Created = e.Created?.ToUnixTimeSeconds() ?? i.Created?.ToUnixTimeSeconds() ?? 0,
                 CreatedBy = e.CreatedBy ?? "",
-                Tags = h == history.Count - 1 ? i.RepoTags : null,
+                Tags = named is { RepoTags.Count: > 0 } ? named.RepoTags : null,
                 Size = size,
                 Comment = e.Comment ?? "",
             });
+            named = named?.Parent is { } parent ? images.Resolve(parent) : null;
         }
         return result;
     }
