@@ -161,7 +161,11 @@ public sealed class ImageStore
     private HashSet<string> ParentsLocked() =>
         _images.Values.Select(i => i.Parent).OfType<string>().ToHashSet(StringComparer.Ordinal);
 
-    private bool HasChildrenLocked(string id) => _images.Values.Any(i => i.Parent == id);
+    /// <summary>True when an image was made on <paramref name="id"/>, or a commit on it is under way.</summary>
+    private bool HasChildrenLocked(string id) => _committingOn.ContainsKey(id) || _images.Values.Any(i => i.Parent == id);
+
+    // Guarded by _lock: image ID → commits in flight on it, which count as children until they register.
+    private readonly Dictionary<string, int> _committingOn = new(StringComparer.Ordinal);
 
     public ImageConfig GetConfig(ImageRecord image)
     {
@@ -310,8 +314,25 @@ public sealed class ImageStore
             {
                 var p = _images.GetValueOrDefault(parent.Id) ?? throw BerthException.NotFound($"No such image: {parent.Id}");
                 (parentConfig, parentManifest) = (p.Config, p.Manifest);
+                // Until the new image registers, the parent counts as having a child: a delete or prune meanwhile leaves it.
+                _committingOn[parent.Id] = _committingOn.GetValueOrDefault(parent.Id) + 1;
             }
         }
+        try
+        {
+            return await CommitOnAsync(parent, parentConfig, parentManifest, layerTar, tag, options, ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (parent is not null)
+                lock (_lock)
+                    if (--_committingOn[parent.Id] == 0) _committingOn.Remove(parent.Id);
+        }
+    }
+
+    private async Task<ImageRecord> CommitOnAsync(ImageRecord? parent, ImageConfig parentConfig, ImageManifest parentManifest, Stream? layerTar,
+        ImageReference? tag, CommitOptions options, CancellationToken ct)
+    {
         var layer = layerTar is null ? (Descriptor?)null : await _content.WriteAsync(layerTar, MediaTypes.OciLayer, null, ct).ConfigureAwait(false);
         var now = options.Created ?? _time.GetUtcNow();
         var config = parentConfig with
@@ -720,7 +741,7 @@ public sealed class ImageStore
     {
         var candidates = List().Where(img =>
             !img.IsIntermediate
-            && (!options.DanglingOnly || img.RepoTags.Count == 0)
+            && (!options.DanglingOnly || (img.RepoTags.Count == 0 && !img.HasChildren))
             && (options.Until is not { } until || img.Created is not { } c || c < until)
             && options.Labels.All(f => MatchesLabel(img.Labels, f))
             && !options.NotLabels.Any(f => MatchesLabel(img.Labels, f))

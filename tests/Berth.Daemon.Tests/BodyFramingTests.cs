@@ -45,7 +45,7 @@ public sealed class BodyFramingTests
     [Fact]
     public void Chunked_EndsAfterTheTrailers_WhereverTheBytesSplit()
     {
-        const string body = "5\r\nhello\r\n3;name=value\r\nabc\r\nA \r\n0123456789\r\n0\r\nX-Trailer: 1\r\n\r\n";
+        const string body = "5\r\nhello\r\n3;name=value\r\nabc\r\nA\r\n0123456789\r\n0\r\nX-Trailer: 1\r\n\r\n";
         var bytes = Encoding.ASCII.GetBytes(body + NextRequest);
         // Every split in two, and byte by byte: the body ends in the same place and the next request is not taken.
         for (int split = 1; split < bytes.Length; split++)

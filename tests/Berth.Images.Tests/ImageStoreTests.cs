@@ -318,4 +318,18 @@ public sealed class ImageStoreTests : IDisposable
         Assert.Contains(new ImageDeleteItem("Deleted", steps[0].Id), all.Deleted);
         Assert.Equal([b.Id], _f.Store.List().Select(i => i.Id));
     }
+
+    [Fact]
+    public async Task Prune_DanglingOnly_LeavesAParentKnownByDigestAlone()
+    {
+        var (b, _) = await BuildChainAsync("base", "app:1", 1);
+        _f.Store.AddRepoDigest(b.Id, ImageReference.Parse("mirror/base@sha256:" + new string('d', 64)));
+        await _f.Store.DeleteAsync("base:latest", false, false, NoUsers, CancellationToken.None);
+        Assert.Equal(["mirror/base@sha256:" + new string('d', 64)], _f.Store.Resolve(b.Id)!.RepoDigests);
+
+        // Untagged but named by digest, with a child: neither dangling nor intermediate, and prune leaves its name.
+        var r = await _f.Store.PruneAsync(new PruneOptions(), _ => false, CancellationToken.None);
+        Assert.Empty(r.Deleted);
+        Assert.Single(_f.Store.Resolve(b.Id)!.RepoDigests);
+    }
 }

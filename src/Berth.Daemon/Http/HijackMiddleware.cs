@@ -37,8 +37,9 @@ internal sealed class HijackMiddleware(HijackRoutes routes, ILogger<HijackMiddle
         bool hijacked = false;
         using var forward = clientClosed.Register(() => { if (!Volatile.Read(ref hijacked)) httpClosed.Cancel(); });
         var kestrel = next(ctx);
-        // Once the HTTP layer has ended the connection (a 400 for a broken request, a shutdown), nothing more is read.
-        _ = kestrel.ContinueWith(static (_, state) => ((PipeReader)state!).CancelPendingRead(), input, CancellationToken.None,
+        // Once the HTTP layer has ended the connection (a 400 for a broken request, a shutdown), nothing more is read,
+        // unless a hijack owns the connection: its stdin is the client's to end.
+        _ = kestrel.ContinueWith(_ => { if (!Volatile.Read(ref hijacked)) input.CancelPendingRead(); }, CancellationToken.None,
             TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         try
         {

@@ -142,7 +142,8 @@ internal static class DiskUsageRouter
             for (int k = 0; k < chains.Count; k++)
             {
                 layerSize[chains[k]] = k < img.LayerBlobs.Count ? img.LayerBlobs[k].Size : 0;
-                layerUsers[chains[k]] = layerUsers.GetValueOrDefault(chains[k]) + 1;
+                // Shared among the images listed: an image shares its lower layers with its own step images.
+                if (!img.IsIntermediate) layerUsers[chains[k]] = layerUsers.GetValueOrDefault(chains[k]) + 1;
             }
         }
         var users = containers.All.GroupBy(c => c.Record.ImageId).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
@@ -155,7 +156,7 @@ internal static class DiskUsageRouter
             RepoDigests = img.RepoDigests,
             Created = img.Created?.ToUnixTimeSeconds() ?? 0,
             Size = img.Size,
-            SharedSize = chainsOf[img.Id].Where(ch => layerUsers[ch] > 1).Sum(ch => layerSize[ch]),
+            SharedSize = chainsOf[img.Id].Where(ch => layerUsers.GetValueOrDefault(ch) > 1).Sum(ch => layerSize[ch]),
             Labels = img.Labels.ToDictionary(),
             Containers = users.GetValueOrDefault(img.Id),
         }).ToList();

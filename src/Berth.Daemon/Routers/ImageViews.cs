@@ -20,7 +20,12 @@ internal static class ImageViews
             // As dockerd: an untagged image with children is the builder's intermediate image, shown only with all=1
             // and never dangling; dangling images are the untagged ones nothing was made on.
             .Where(i => all || !i.IsIntermediate)
-            .Where(i => dangling is null || (dangling is "true" or "1") == (i.RepoTags.Count == 0 && !i.HasChildren))
+            .Where(i => dangling switch
+            {
+                null => true,
+                "true" or "1" => i.RepoTags.Count == 0 && !i.HasChildren,
+                _ => i.RepoTags.Count > 0 || i.RepoDigests.Count > 0,
+            })
             .Where(i => !f.Has("reference") || f.Get("reference").Any(r => i.RepoTags.Any(t => ReferenceMatches(t, r))))
             .Where(i => ContainerFilter.LabelsMatch(i.Labels, f.Get("label")))
             .Where(i => before is null || i.Created < before)
