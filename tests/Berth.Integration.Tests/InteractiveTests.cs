@@ -20,8 +20,13 @@ public sealed class InteractiveTests(DaemonFixture d) : IClassFixture<DaemonFixt
         var screen = await term.WaitForAsync(run, "typed-42");
         Assert.Contains("30 100", screen);
 
+        // The new size travels on its own (SIGWINCH, the CLI's resize request, the console): ask until it has landed.
         await term.ResizeAsync(run, 120, 40);
-        await term.TypeAsync(run, "stty size", "Enter");
+        for (int i = 0; i < 20 && !(await term.ScreenAsync(run)).Contains("40 120", StringComparison.Ordinal); i++)
+        {
+            await term.TypeAsync(run, "stty size", "Enter");
+            await Task.Delay(250);
+        }
         await term.WaitForAsync(run, "40 120");
 
         // Ctrl-P Ctrl-Q: the client leaves with 0, the shell runs on.
