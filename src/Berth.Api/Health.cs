@@ -21,7 +21,7 @@ public sealed record HealthcheckResult
     public string Output { get; init; } = "";
 }
 
-/// <summary>The list's health summary (API 1.52+): "none" for containers without a healthcheck or not running.</summary>
+/// <summary>The list's health summary (API 1.52+): the container's State.Health; "none" for containers without a healthcheck.</summary>
 public sealed record ContainerSummaryHealth
 {
     public string Status { get; init; } = "none";

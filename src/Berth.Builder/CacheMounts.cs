@@ -119,7 +119,7 @@ public sealed class CacheMounts : IBuildCacheStore
         }
     }
 
-    /// <summary>Every cache directory with its size, most recently used first.</summary>
+    /// <summary>Every cache directory with its size (in no order: the callers order them).</summary>
     public List<BuildCacheItem> List()
     {
         if (!Directory.Exists(_root)) return [];
@@ -137,7 +137,7 @@ public sealed class CacheMounts : IBuildCacheStore
             }
             list.Add(new BuildCacheItem(name, Type, meta.Description, inUse, SizeOf(dir), meta.Created, meta.LastUsed, meta.Uses));
         }
-        return [.. list.OrderByDescending(r => r.LastUsedAt)];
+        return list;
     }
 
     /// <summary>Removes cache directory <paramref name="id"/> unless a build holds it; false when it stays.</summary>

@@ -40,7 +40,7 @@ public sealed class ContextCache : IBuildCacheStore
 
     /// <param name="root">A directory of the daemon's own; what a previous run left there is removed.</param>
     /// <param name="keep">How many unused contexts are kept.</param>
-    /// <param name="maxBytes">The most the kept contexts may take (by tar size); a larger context is never kept.</param>
+    /// <param name="maxBytes">The most the kept contexts may take (each by the larger of its tar and what it unpacks to); a larger context is never kept.</param>
     public ContextCache(string root, int keep = 3, long maxBytes = 1L << 30, TimeProvider? time = null)
     {
         (_root, _keep, _maxBytes, _time) = (root, keep, maxBytes, time ?? TimeProvider.System);

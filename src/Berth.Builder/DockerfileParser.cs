@@ -1,3 +1,4 @@
+using Berth.Content;
 using Berth.Core;
 using System.Text;
 using System.Text.Json;
@@ -222,18 +223,8 @@ public static partial class DockerfileParser
             foreach (var (name, value) in flags)
             {
                 // As Docker: a bad duration or count fails the parse, before any step runs.
-                if (name == "retries")
-                {
-                    if (!int.TryParse(value, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out _))
-                        throw new DockerfileException(fileName, line, $"strconv.ParseInt: parsing \"{value}\": invalid syntax");
-                    continue;
-                }
-                if (value.Length == 0) continue; // an empty value is the default
-                try { Executor.Duration(value); }
-                catch (Exception e) when (e is FormatException or OverflowException)
-                {
-                    throw new DockerfileException(fileName, line, $"time: invalid duration \"{value}\"");
-                }
+                try { HealthcheckFlags.Apply(new HealthConfig(), name, value); }
+                catch (FormatException e) { throw new DockerfileException(fileName, line, e.Message); }
             }
         if (keyword == "ONBUILD")
         {

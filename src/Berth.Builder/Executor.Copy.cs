@@ -107,7 +107,7 @@ public sealed partial class Executor
                 throw new BuildFailedException($"When using {inst.Keyword} with more than one source file, the destination must be a directory and end with a /");
 
             var checksum = Checksum(sources, from is not null, from is null ? run.Context.Checksums : null);
-            var createdBy = $"/bin/sh -c #(nop) {inst.Keyword} {(from is not null ? "from " + from + " " : "")}{(chown is not null ? "--chown=" + chown + " " : "")}{(chmod is not null ? "--chmod=" + Convert.ToString(chmod.Value, 8) + " " : "")}{(sources.Count == 1 ? "file" : "multi")}:{checksum} in {destAbs} ";
+            var createdBy = NopCreatedBy(st.Config, $"{inst.Keyword} {(from is not null ? "from " + from + " " : "")}{(chown is not null ? "--chown=" + chown + " " : "")}{(chmod is not null ? "--chmod=" + Convert.ToString(chmod.Value, 8) + " " : "")}{(sources.Count == 1 ? "file" : "multi")}:{checksum} in {destAbs} ");
             var key = CacheKey(st.ImageId, createdBy, ConfigHash(st.Config));
             if (await TryCacheAsync(run, st, key, createdBy, st.Config) is { } hit)
             {

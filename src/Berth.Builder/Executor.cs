@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using Berth.Content;
+using Berth.Core;
 
 namespace Berth.Builder;
 
@@ -254,7 +255,9 @@ public sealed partial class Executor(IBuildImages images, IBuildContainers conta
         if (stage.From.Flag("platform") is not { Length: > 0 } flag) return run.Options.Platform is { Length: > 0 } p ? p : null;
         var value = ShellWords.ExpandVariables(flag, n => PlatformArg(run, n) ?? MetaLookup(run, n), run.File.Escape);
         if (value.Length == 0) throw run.Error(stage.From, $"empty platform value from expression {flag}");
-        if (!value.StartsWith("linux", StringComparison.OrdinalIgnoreCase)) throw run.Error(stage.From, $"platform {value} is not supported");
+        // The same reading as the request's platform: an architecture alone is linux's, another OS is refused.
+        try { Platforms.Parse(value); }
+        catch (BerthException e) { throw run.Error(stage.From, e.Message); }
         return value;
     }
 
@@ -433,7 +436,7 @@ public sealed partial class Executor(IBuildImages images, IBuildContainers conta
             case "STOPSIGNAL":
                 {
                     var s = ShellWords.Expand(inst.Args.Trim(), lookup, esc);
-                    if (!ValidSignal(s)) throw run.Error(inst, $"Invalid signal: {s}");
+                    if (!Signals.IsStopSignal(s)) throw run.Error(inst, $"Invalid signal: {s}");
                     c = c with { StopSignal = s };
                     shown = "STOPSIGNAL " + s;
                     break;
@@ -495,27 +498,6 @@ public sealed partial class Executor(IBuildImages images, IBuildContainers conta
         }
     }
 
-    private static readonly HashSet<string> SignalNames = new(StringComparer.Ordinal)
-    {
-        "ABRT", "ALRM", "BUS", "CHLD", "CLD", "CONT", "FPE", "HUP", "ILL", "INT", "IO", "IOT", "KILL", "PIPE", "POLL", "PROF",
-        "PWR", "QUIT", "SEGV", "STKFLT", "STOP", "SYS", "TERM", "TRAP", "TSTP", "TTIN", "TTOU", "URG", "USR1", "USR2",
-        "VTALRM", "WINCH", "XCPU", "XFSZ", "UNUSED",
-    };
-
-    /// <summary>Docker's signal check for STOPSIGNAL: a number 1-64, or a Linux name with or without "SIG", or RTMIN/RTMAX(+/-n).</summary>
-    internal static bool ValidSignal(string s)
-    {
-        // As dockerd's signal.ParseSignal: any number but 0.
-        if (int.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out var n)) return n > 0;
-        var name = s.ToUpperInvariant();
-        if (name.StartsWith("SIG", StringComparison.Ordinal)) name = name[3..];
-        if (SignalNames.Contains(name)) return true;
-        if (name is "RTMIN" or "RTMAX") return true;
-        if (name.StartsWith("RTMIN+", StringComparison.Ordinal) && int.TryParse(name[6..], NumberStyles.None, CultureInfo.InvariantCulture, out var p)) return p is >= 1 and <= 15;
-        if (name.StartsWith("RTMAX-", StringComparison.Ordinal) && int.TryParse(name[6..], NumberStyles.None, CultureInfo.InvariantCulture, out var m)) return m is >= 1 and <= 14;
-        return false;
-    }
-
     private static string Show(IReadOnlyList<string> argv) => "[" + string.Join(' ', argv.Select(a => "\"" + a + "\"")) + "]";
 
     private static HealthConfig Healthcheck(Run run, State st, Instruction inst)
@@ -535,22 +517,8 @@ public sealed partial class Executor(IBuildImages images, IBuildContainers conta
         var hc = new HealthConfig { Test = json is not null ? ["CMD", .. json] : ["CMD-SHELL", rest] };
         foreach (var (k, v) in inst.Flags)
         {
-            try
-            {
-                hc = k switch
-                {
-                    "interval" => hc with { Interval = Duration(v) },
-                    "timeout" => hc with { Timeout = Duration(v) },
-                    "start-period" => hc with { StartPeriod = Duration(v) },
-                    "start-interval" => hc with { StartInterval = Duration(v) },
-                    "retries" => hc with { Retries = int.Parse(v, CultureInfo.InvariantCulture) is var r && r >= 0 ? r : throw new FormatException("--retries cannot be negative") },
-                    _ => hc,
-                };
-            }
-            catch (Exception e) when (e is FormatException or OverflowException)
-            {
-                throw run.Error(inst, $"invalid --{k}: {v}: {e.Message}");
-            }
+            try { hc = HealthcheckFlags.Apply(hc, k, v); }
+            catch (FormatException e) { throw run.Error(inst, e.Message); }
         }
         return hc;
     }
@@ -583,8 +551,7 @@ public sealed partial class Executor(IBuildImages images, IBuildContainers conta
     private async Task CommitMetaAsync(Run run, State st, ContainerConfig config, string shown, string? author = null, bool announce = true)
     {
         if (author is not null) st.Author = author;
-        // dockerd's history text for a config-only step: the stage's shell, then "#(nop) " and the step, joined by spaces.
-        var createdBy = string.Join(' ', config.Shell ?? DefaultShell) + " #(nop)  " + shown;
+        var createdBy = NopCreatedBy(config, " " + shown);
         var key = CacheKey(st.ImageId, createdBy, ConfigHash(config));
         if (await TryCacheAsync(run, st, key, createdBy, config) is { } hit)
         {
@@ -598,6 +565,13 @@ public sealed partial class Executor(IBuildImages images, IBuildContainers conta
         st.ImageId = img.Id;
         st.Config = config;
     }
+
+    /// <summary>
+    /// dockerd's history text for a step that runs no command: the stage's shell, then "#(nop) " and the step. Config-only
+    /// steps pass their text with a leading space, as dockerd joins them ("#(nop)  ENV a=1").
+    /// </summary>
+    internal static string NopCreatedBy(ContainerConfig config, string step) =>
+        string.Join(' ', config.Shell ?? DefaultShell) + " #(nop) " + step;
 
     private static string ConfigHash(ContainerConfig c) =>
         Convert.ToHexStringLower(SHA256.HashData(System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(c, ContentJsonContext.Default.ContainerConfig)));
@@ -696,7 +670,7 @@ public sealed partial class Executor(IBuildImages images, IBuildContainers conta
         if (!dir.StartsWith('/')) dir = (st.Config.WorkingDir is { Length: > 0 } w ? w.TrimEnd('/') : "") + "/" + dir;
         dir = "/" + string.Join('/', RootPath.Clean(dir));
         var config = st.Config with { WorkingDir = dir };
-        var createdBy = "/bin/sh -c #(nop) WORKDIR " + dir;
+        var createdBy = NopCreatedBy(st.Config, "WORKDIR " + dir);
         var key = CacheKey(st.ImageId, createdBy, ConfigHash(config));
         if (await TryCacheAsync(run, st, key, createdBy, config) is { } hit)
         {

@@ -94,10 +94,12 @@ internal sealed class CredentialStore
                 }
             }
         }
-        if (entry is null)
-        {
-            return null;
-        }
+        return entry is null ? null : FromEntry(entry, foundKey);
+    }
+
+    /// <summary>The login one <c>auths</c> entry holds (user and password, or an identity token); null when it holds none.</summary>
+    private static AuthConfig? FromEntry(JsonObject entry, string key)
+    {
         string? user = Str(entry["username"]), password = Str(entry["password"]);
         if (Str(entry["auth"]) is { Length: > 0 } encoded && DecodeAuth(encoded) is { } pair)
         {
@@ -113,7 +115,7 @@ internal sealed class CredentialStore
             Username = user,
             Password = string.IsNullOrEmpty(token) ? password : null,
             IdentityToken = string.IsNullOrEmpty(token) ? null : token,
-            ServerAddress = foundKey,
+            ServerAddress = key,
         };
     }
 
@@ -133,9 +135,9 @@ internal sealed class CredentialStore
         var all = new Dictionary<string, AuthConfig>(StringComparer.Ordinal);
         if (root["auths"] is JsonObject auths)
         {
-            foreach (var (key, _) in auths)
+            foreach (var (key, value) in auths)
             {
-                if (Get(key, warn) is { } auth)
+                if (value is JsonObject entry && FromEntry(entry, key) is { } auth)
                 {
                     all[key] = auth;
                 }

@@ -173,9 +173,8 @@ public sealed class ImageStore
             return _images.TryGetValue(image.Id, out var img) ? img.Config : throw BerthException.NotFound($"No such image: {image.Id}");
     }
 
-    private ImageRecord ToRecordLocked(string id) => ToRecordLocked(id, null);
-
-    private ImageRecord ToRecordLocked(string id, HashSet<string>? parents)
+    /// <param name="parents">The IDs some image names as its parent, when a caller makes many records; else each record looks.</param>
+    private ImageRecord ToRecordLocked(string id, HashSet<string>? parents = null)
     {
         var img = _images[id];
         var tags = _refs.Where(kv => kv.Value == id)
@@ -636,7 +635,7 @@ public sealed class ImageStore
 
     private enum RemoveMode
     {
-        /// <summary>Names and image go (the caller has checked what stops it).</summary>
+        /// <summary>Names and image go (the caller has checked what stops it; a child that appeared since is a conflict).</summary>
         Always,
         /// <summary>Names go; the image stays when images were made on it (dockerd's prune of a named image).</summary>
         UntagThenIfChildless,
@@ -678,20 +677,22 @@ public sealed class ImageStore
         lock (_lock)
         {
             if (!_images.TryGetValue(id, out img!)) return (items, 0, null);
-            if (mode == RemoveMode.IfOrphan && (RefsOfLocked(id).Count > 0 || HasChildrenLocked(id))) return (items, 0, null);
+            bool children = HasChildrenLocked(id);
+            if (mode == RemoveMode.IfOrphan && (children || RefsOfLocked(id).Count > 0)) return (items, 0, null);
+            // A commit on it began after the caller's checks: the image stays for it.
+            if (mode == RemoveMode.Always && children)
+                throw BerthException.Conflict($"conflict: unable to delete {id[7..19]} (cannot be forced) - image has dependent child images");
             foreach (var r in RefsOfLocked(id))
             {
                 _refs.Remove(r);
                 items.Add(new(ImageDeleteItem.Untagged, ImageReference.ParseNormalized(r).FamiliarString));
             }
-            if (mode == RemoveMode.UntagThenIfChildless && HasChildrenLocked(id))
+            if (children)
             {
                 SaveLocked();
                 return (items, 0, null);
             }
             _images.Remove(id);
-            // Only a race with a commit on it can leave a child here; that one then has no parent rather than a gone one.
-            foreach (var (child, c) in _images.Where(kv => kv.Value.Parent == id).ToList()) _images[child] = c with { Parent = null };
             SaveLocked();
             keepBlobs = ReferencedBlobsLocked();
             keepChains = _images.Values.SelectMany(i => ChainIds(i.Config.RootFs.DiffIds.Select(Digest.Parse).ToList())).ToHashSet(StringComparer.Ordinal);

@@ -1,4 +1,5 @@
 using Berth.Builder;
+using Berth.Content;
 
 namespace Berth.Builder.Tests;
 
@@ -32,16 +33,25 @@ public sealed class DockerfileParityTests
     }
 
     [Theory]
-    [InlineData("HEALTHCHECK --interval= CMD true")]
-    [InlineData("HEALTHCHECK --interval=10µs --timeout=1m30s CMD true")]
-    public void HealthcheckDurationsDockerAcceptsParse(string line) =>
-        Assert.Equal("HEALTHCHECK", DockerfileParser.Parse("FROM busybox\n" + line + "\n").Instructions[1].Keyword);
+    [InlineData("interval", "", null)]
+    [InlineData("interval", "1500us", 1_500_000L)]
+    [InlineData("timeout", "1m30s", 90_000_000_000L)]
+    public void HealthcheckDurationsDockerAccepts_ParseAndGiveTheirValue(string flag, string value, long? ns)
+    {
+        Assert.Equal("HEALTHCHECK", DockerfileParser.Parse($"FROM busybox\nHEALTHCHECK --{flag}={value} CMD true\n").Instructions[1].Keyword);
+        var hc = HealthcheckFlags.Apply(new HealthConfig(), flag, value);
+        Assert.Equal(ns, flag == "interval" ? hc.Interval : hc.Timeout);
+    }
 
     [Theory]
     [InlineData("HEALTHCHECK --interval=xx CMD true", "time: invalid duration \"xx\"")]
     [InlineData("HEALTHCHECK --timeout=5 CMD true", "time: invalid duration \"5\"")]
     [InlineData("HEALTHCHECK --start-period=1q CMD true", "time: invalid duration \"1q\"")]
     [InlineData("HEALTHCHECK --retries=x CMD true", "strconv.ParseInt: parsing \"x\": invalid syntax")]
+    [InlineData("HEALTHCHECK --interval=10us CMD true", "Interval \"interval\" cannot be less than 1ms")]
+    [InlineData("HEALTHCHECK --timeout=0 CMD true", "Interval \"timeout\" cannot be less than 1ms")]
+    [InlineData("HEALTHCHECK --start-period=-5s CMD true", "Interval \"start-period\" cannot be less than 1ms")]
+    [InlineData("HEALTHCHECK --retries=0 CMD true", "--retries must be at least 1 (not 0)")]
     public void BadHealthcheckFlagsFailTheParseAtTheirLine(string line, string reason)
     {
         var e = Assert.Throws<DockerfileException>(() => DockerfileParser.Parse("FROM busybox\n" + line + "\n"));
@@ -52,7 +62,7 @@ public sealed class DockerfileParityTests
     [Fact]
     public void GoodHealthcheckFlagsParse()
     {
-        var f = DockerfileParser.Parse("FROM busybox\nHEALTHCHECK --interval=1m30s --timeout=500ms --start-period=0 --retries=3 CMD true\n");
+        var f = DockerfileParser.Parse("FROM busybox\nHEALTHCHECK --interval=1m30s --timeout=500ms --start-period=1s --retries=3 CMD true\n");
         Assert.Equal("1m30s", f.Instructions[1].Flag("interval"));
         Assert.Equal(90_000_000_000, Executor.Duration("1m30s"));
     }
@@ -87,6 +97,15 @@ public sealed class DockerfileParityMoreTests
     [InlineData("0", false)]
     [InlineData("65", true)]
     [InlineData("", false)]
+    [InlineData("CLD", true)]
+    [InlineData("SIGUNUSED", true)]
     public void StopSignalsAreCheckedAsDockerDoes(string signal, bool valid) =>
-        Assert.Equal(valid, Executor.ValidSignal(signal));
+        Assert.Equal(valid, Berth.Core.Signals.IsStopSignal(signal));
+
+    [Fact]
+    public void StepsWithoutACommandAreNamedWithTheStagesShell_AsDockerd()
+    {
+        Assert.Equal("/bin/sh -c #(nop) WORKDIR /app", Executor.NopCreatedBy(new ContainerConfig(), "WORKDIR /app"));
+        Assert.Equal("/bin/bash -c #(nop)  ENV a=1", Executor.NopCreatedBy(new ContainerConfig { Shell = ["/bin/bash", "-c"] }, " ENV a=1"));
+    }
 }

@@ -136,7 +136,9 @@ public sealed class HealthRulesTests
     [InlineData(1000, "1s")]
     [InlineData(90_000, "1m30s")]
     [InlineData(1500, "1.5s")]
-    public void GoDuration_PrintsLikeGo(int ms, string expected) => Assert.Equal(expected, HealthRules.GoDuration(TimeSpan.FromMilliseconds(ms)));
+    [InlineData(1.5, "1.5ms")]
+    [InlineData(0.25, "250µs")]
+    public void GoDuration_PrintsLikeGo(double ms, string expected) => Assert.Equal(expected, HealthRules.GoDuration(TimeSpan.FromTicks((long)(ms * TimeSpan.TicksPerMillisecond))));
 
     [Fact]
     public void StatusSuffix_IsDockers()

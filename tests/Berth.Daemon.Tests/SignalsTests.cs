@@ -78,4 +78,13 @@ public sealed class SignalsTests
         var ex = Assert.Throws<BerthException>(() => Signals.Parse(s));
         Assert.Equal(ErrorKind.InvalidArgument, ex.Kind);
     }
+
+    [Theory]
+    [InlineData(null, 15)]
+    [InlineData("", 15)]
+    [InlineData("SIGUSR1", 10)]
+    [InlineData("CLD", 17)]
+    [InlineData("65", 9)] // a build accepts it, as dockerd's; no kill can send it, so stop goes straight to SIGKILL
+    public void StopSignal_DefaultsToTerm_AndFallsBackToKill(string? s, int expected) =>
+        Assert.Equal(expected, Signals.ParseStop(s));
 }

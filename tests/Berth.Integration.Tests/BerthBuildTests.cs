@@ -18,13 +18,18 @@ public sealed class BerthBuildTests(DaemonFixture d) : IClassFixture<DaemonFixtu
     public async Task RunLimitsCacheFromAndIidfileReachTheDaemon()
     {
         var tag = "bbt-limits-" + d.Tag;
-        var dir = NewContext(("Dockerfile", "FROM busybox\nRUN (cat /sys/fs/cgroup/memory/memory.limit_in_bytes; grep myhost /etc/hosts; ulimit -n; df -k /dev/shm | tail -1 | awk '{print $2}') > /limits\n"));
+        var dir = NewContext(("Dockerfile", $"FROM busybox\nRUN ({BuildSupport.LimitsScript}) > /limits\n"));
         var iid = Path.Combine(dir, "..", Path.GetFileName(dir) + ".iid");
-        var b = await d.BerthAsync("build", "--no-cache", "-m", "64m", "--add-host", "myhost:10.1.2.3", "--ulimit", "nofile=1024:2048",
-            "--shm-size", "16m", "--iidfile", iid, "-t", tag, dir);
+        // A stale ID from an earlier build never survives in the --iidfile.
+        await File.WriteAllTextAsync(iid, "sha256:stale");
+        var failed = await d.BerthAsync("build", "--iidfile", iid, NewContext(("Dockerfile", "FROM busybox\nRUN exit 4\n")));
+        Assert.Equal(4, failed.ExitCode);
+        Assert.False(File.Exists(iid));
+        var b = await d.BerthAsync("build", "--no-cache", "-m", "64m", "--cpu-quota", "50000", "--add-host", "myhost:10.1.2.3",
+            "--ulimit", "nofile=1024:2048", "--shm-size", "16m", "--iidfile", iid, "-t", tag, dir);
         Assert.True(b.ExitCode == 0, b.ToString() + d.DaemonLog);
         var limits = await d.DockerAsync("run", "--rm", "--network", "none", tag, "cat", "/limits");
-        Assert.Equal("67108864\n10.1.2.3\tmyhost\n1024\n16384\n", limits.Stdout);
+        Assert.Equal("67108864\n50000\n10.1.2.3\tmyhost\n1024\n2048\n16384\n", limits.Stdout);
         var id = (await d.DockerAsync("image", "inspect", "-f", "{{.Id}}", tag)).Stdout.Trim();
         Assert.Equal(id, await File.ReadAllTextAsync(iid));
         File.Delete(iid);

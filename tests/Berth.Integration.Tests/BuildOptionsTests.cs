@@ -126,10 +126,7 @@ public sealed class BuildOptionsTests(DaemonFixture d) : IClassFixture<DaemonFix
     [Fact]
     public async Task Limits_and_host_settings_apply_to_run_steps_as_to_docker_run()
     {
-        // cgroup v1 files, or v2's where the host has only that.
-        const string Script = "cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max; "
-            + "cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us 2>/dev/null || cut -d' ' -f1 /sys/fs/cgroup/cpu.max; "
-            + "grep myhost /etc/hosts; ulimit -n; ulimit -Hn; df -k /dev/shm | tail -1 | awk '{print $2}'";
+        const string Script = BuildSupport.LimitsScript;
         var dir = d.NewContext(("Dockerfile", $"FROM busybox\nRUN ({Script}) > /limits\n"));
         await BuildOk(dir, "--no-cache", "--memory", "64m", "--cpu-quota", "50000", "--cpu-period", "100000",
             "--add-host", "myhost:10.1.2.3", "--ulimit", "nofile=1024:2048", "--shm-size", "16m", "-t", Tag("limits"));

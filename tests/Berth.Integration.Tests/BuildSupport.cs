@@ -4,6 +4,14 @@ namespace Berth.Integration.Tests;
 /// reading its output, and the multi-stage Dockerfile both CLIs build.</summary>
 internal static class BuildSupport
 {
+    /// <summary>
+    /// Prints what a RUN step's limits are from inside it: memory, CPU quota (cgroup v1 files, or v2's where the host
+    /// has only that), the extra host, nofile soft and hard, the /dev/shm size in KiB.
+    /// </summary>
+    public const string LimitsScript = "cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max; "
+        + "cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us 2>/dev/null || cut -d' ' -f1 /sys/fs/cgroup/cpu.max; "
+        + "grep myhost /etc/hosts; ulimit -n; ulimit -Hn; df -k /dev/shm | tail -1 | awk '{print $2}'";
+
     public const string MultiStage = """
         ARG WHO=stage
         FROM busybox AS builder

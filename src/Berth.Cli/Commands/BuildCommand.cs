@@ -1,7 +1,5 @@
 using System.Formats.Tar;
 using System.IO.Pipelines;
-using System.Text;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using Berth.Cli.CommandLine;
 using Berth.Cli.Formatting;
@@ -116,6 +114,8 @@ internal static class BuildCommand
             SecurityOpt = args.GetAll("security-opt"),
             RegistryConfig = RegistryAuthCommands.RegistryConfig(ctx),
         };
+        // As docker: a failed build leaves no ID from an earlier one in the --iidfile.
+        if (args.Get("iidfile") is { Length: > 0 } staleIid) File.Delete(staleIid);
         ImageBuildResult result;
         try
         {
@@ -158,8 +158,9 @@ internal static class BuildCommand
                 throw new ExitException(renderer.ErrorCode, error);
             }
         }
-        if (args.Get("iidfile") is { Length: > 0 } iidfile && imageId is not null)
+        if (args.Get("iidfile") is { Length: > 0 } iidfile)
         {
+            if (imageId is null) throw new ExitException(1, "Server did not provide an image ID. Cannot write " + iidfile);
             await File.WriteAllTextAsync(iidfile, imageId).ConfigureAwait(false);
         }
         if (quiet)

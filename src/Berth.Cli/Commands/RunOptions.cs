@@ -255,11 +255,15 @@ internal sealed record RunOptions(ContainerCreateRequest Request, string? Name, 
             }
             var negative = v.StartsWith('-');
             var text = negative ? v[1..] : v;
-            if (text != "0" && !Units.TryParseGoDuration(text, out _))
+            long ticks = 0;
+            if (text != "0")
             {
-                throw new UsageException($"invalid argument \"{v}\" for \"--{flag}\" flag: time: invalid duration \"{v}\"", args.Command);
+                if (!Units.TryParseGoDuration(text, out var d))
+                {
+                    throw new UsageException($"invalid argument \"{v}\" for \"--{flag}\" flag: time: invalid duration \"{v}\"", args.Command);
+                }
+                ticks = d.Ticks;
             }
-            var ticks = text == "0" ? 0 : (Units.TryParseGoDuration(text, out var d) ? d.Ticks : 0);
             if (negative && ticks != 0)
             {
                 throw new ExitException(125, $"{App.Name}: --{flag} cannot be negative");
@@ -271,7 +275,7 @@ internal sealed record RunOptions(ContainerCreateRequest Request, string? Name, 
         var timeout = Duration("health-timeout");
         var startPeriod = Duration("health-start-period");
         var startInterval = Duration("health-start-interval");
-        var retries = args.IsSet("health-retries") ? args.GetInt("health-retries") ?? 0 : 0;
+        var retries = args.GetInt("health-retries") ?? 0;
         var any = cmd.Length > 0 || interval != 0 || timeout != 0 || startPeriod != 0 || startInterval != 0 || retries != 0;
         if (args.GetBool("no-healthcheck"))
         {

@@ -1,6 +1,7 @@
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
+using Berth.Api;
 
 namespace Berth.Client;
 
@@ -82,31 +83,11 @@ public sealed partial class BerthClient
         }
         if (options.CacheFrom.Count > 0)
         {
-            query.Add("cachefrom", JsonWrite(w =>
-            {
-                w.WriteStartArray();
-                foreach (var c in options.CacheFrom)
-                {
-                    w.WriteStringValue(c);
-                }
-                w.WriteEndArray();
-            }));
+            query.Add("cachefrom", JsonSerializer.Serialize(options.CacheFrom, ApiJsonContext.Default.IReadOnlyListString));
         }
         if (options.Ulimits.Count > 0)
         {
-            query.Add("ulimits", JsonWrite(w =>
-            {
-                w.WriteStartArray();
-                foreach (var u in options.Ulimits)
-                {
-                    w.WriteStartObject();
-                    w.WriteString("Name", u.Name);
-                    w.WriteNumber("Hard", u.Hard);
-                    w.WriteNumber("Soft", u.Soft);
-                    w.WriteEndObject();
-                }
-                w.WriteEndArray();
-            }));
+            query.Add("ulimits", JsonSerializer.Serialize(options.Ulimits, ApiJsonContext.Default.IReadOnlyListUlimit));
         }
         if (options.BuildArgs.Count > 0)
         {

@@ -121,8 +121,10 @@ internal static class HealthRules
         if (d == TimeSpan.Zero) return "0s";
         if (d < TimeSpan.FromSeconds(1))
         {
-            if (d.Ticks % TimeSpan.TicksPerMillisecond == 0) return $"{d.Ticks / TimeSpan.TicksPerMillisecond}ms";
-            return (d.Ticks / 10.0).ToString(CultureInfo.InvariantCulture) + "µs";
+            // Go: below a millisecond in µs, below a second in ms, each with its fraction (1.5ms).
+            return d < TimeSpan.FromMilliseconds(1)
+                ? (d.Ticks / 10.0).ToString(CultureInfo.InvariantCulture) + "µs"
+                : (d.Ticks / (double)TimeSpan.TicksPerMillisecond).ToString(CultureInfo.InvariantCulture) + "ms";
         }
         var sb = new StringBuilder();
         if (d.TotalHours >= 1) sb.Append((long)d.TotalHours).Append('h');
@@ -180,7 +182,8 @@ internal sealed partial class ContainerService
     {
         var r = c.Record;
         if (HealthRules.Settings(r.Config.Healthcheck) is not { } settings) return;
-        if (!restored || r.Health is null) Save(c, x => x with { Health = HealthRules.Begin(x.Health) });
+        // A start wrote Health already; a container restored from before healthchecks were recorded has none yet.
+        if (restored && r.Health is null) Save(c, x => x with { Health = HealthRules.Begin(x.Health) });
         var cts = CancellationTokenSource.CreateLinkedTokenSource(_shutdown.Token);
         var monitor = new HealthMonitor(cts);
         if (_healthMonitors.TryRemove(c.Id, out var old)) _ = old.StopAsync();
@@ -302,7 +305,8 @@ internal sealed partial class ContainerService
             {
                 timedOut = !ct.IsCancellationRequested;
                 // The probe is killed outright (dockerd: no graceful shutdown); a child holding its output open is cut off.
-                if (session.Pid > 0) KillProcessTree(session.Pid);
+                // Only a probe that ran out of time: on a stop the container's own end takes it, and its pid may be reused.
+                if (timedOut && session.Pid > 0 && c.Shim == shim && c.Record.IsRunning) KillProcessTree(session.Pid);
                 try { await read.WaitAsync(TimeSpan.FromSeconds(2), CancellationToken.None); }
                 catch (TimeoutException) { }
             }

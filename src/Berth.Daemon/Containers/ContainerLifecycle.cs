@@ -175,6 +175,8 @@ internal sealed partial class ContainerService
                 ExtraEndpoints = extraEndpoints,
                 SandboxKey = sandbox,
                 Ports = ports,
+                // A healthcheck starts over at each start ("starting"), in the same write as the rest of the state.
+                Health = HealthRules.Settings(x.Config.Healthcheck) is null ? x.Health : HealthRules.Begin(x.Health),
             });
             Events.VolumeMounts(c.Record, mounted: true);
             foreach (var e in AllEndpoints(c.Record)) Events.Network("connect", e.NetworkId, e.Network, DriverOf(e), id);
@@ -437,7 +439,7 @@ internal sealed partial class ContainerService
         }
         if (!r.IsRunning) throw new BerthException(ErrorKind.NotModified, "container already stopped");
         Save(c, x => x with { ManuallyStopped = true });
-        int sig = Signals.Parse(signal ?? (string.IsNullOrEmpty(r.Config.StopSignal) ? "SIGTERM" : r.Config.StopSignal));
+        int sig = signal is not null ? Signals.Parse(signal) : Signals.ParseStop(r.Config.StopSignal);
         int timeout = timeoutSeconds ?? r.Config.StopTimeout ?? 10;
         var exited = c.NextExit;
         if (c.Shim is { } shim)

@@ -98,9 +98,7 @@ internal sealed partial class ContainerService
     /// <summary>dockerd thaws a paused container for SIGKILL and for its stop signal (any signal when none is configured).</summary>
     private static bool ThawsOnKill(ContainerRecord r, int sig)
     {
-        if (sig == 9 || string.IsNullOrEmpty(r.Config.StopSignal)) return true;
-        try { return Signals.Parse(r.Config.StopSignal) == sig; }
-        catch (BerthException) { return false; }
+        return sig == 9 || string.IsNullOrEmpty(r.Config.StopSignal) || Signals.ParseStop(r.Config.StopSignal) == sig;
     }
 
     /// <summary>

@@ -153,8 +153,9 @@ internal static class ContainerViews
             Mounts = MountPoints(r),
             Health = new ContainerSummaryHealth
             {
-                Status = r.Status == ContainerStatus.Running && r.Health is { } h ? h.Status : HealthRules.None,
-                FailingStreak = r.Status == ContainerStatus.Running ? r.Health?.FailingStreak ?? 0 : 0,
+                // As dockerd: the same State.Health that inspect shows and the health filter matches.
+                Status = r.Health?.Status ?? HealthRules.None,
+                FailingStreak = r.Health?.FailingStreak ?? 0,
             },
         };
     }

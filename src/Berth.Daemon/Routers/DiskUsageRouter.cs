@@ -10,8 +10,9 @@ namespace Berth.Daemon.Routers;
 
 /// <summary>
 /// GET /system/df (docker system df) and POST /build/prune (docker builder prune). The build cache that is not
-/// images (the legacy builder's step cache is images, as dockerd's) is the <c>RUN --mount=type=cache</c>
-/// directories, listed and pruned as BuildKit's <c>exec.cachemount</c> records.
+/// images (the legacy builder's step cache is images, as dockerd's) is every <see cref="IBuildCacheStore"/>: the
+/// <c>RUN --mount=type=cache</c> directories (BuildKit's <c>exec.cachemount</c> records) and the unpacked contexts kept
+/// for rebuilds (<c>source.local</c>).
 /// </summary>
 internal static class DiskUsageRouter
 {
