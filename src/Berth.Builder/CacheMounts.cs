@@ -163,16 +163,11 @@ public sealed class CacheMounts : IBuildCacheStore
         return true;
     }
 
+    /// <summary>As volumes are counted (hard links once, symlinks too); a build changing it meanwhile gives what was counted.</summary>
     private static long SizeOf(string dir)
     {
-        long size = 0;
-        try
-        {
-            foreach (var f in new DirectoryInfo(dir).EnumerateFiles("*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0, IgnoreInaccessible = true }))
-                if (f.LinkTarget is null) size += f.Length;
-        }
-        catch (IOException) { /* a build changed it meanwhile: what was counted */ }
-        return size;
+        try { return Berth.Core.IO.DiskUsage.Of(dir); }
+        catch (IOException) { return 0; }
     }
 
     private sealed record Meta(string CacheId, string Description, DateTimeOffset Created, DateTimeOffset LastUsed, long Uses);

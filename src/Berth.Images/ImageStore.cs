@@ -656,7 +656,8 @@ public sealed class ImageStore
 
     private static string Short(string id) => id.Length > 12 ? id[..12] : id;
 
-    private static bool IsIdPrefix(string id, string candidate) =>
+    /// <summary>Whether <paramref name="candidate"/> names image <paramref name="id"/> by its ID (whole, bare hex or a prefix) rather than by a name.</summary>
+    public static bool IsIdPrefix(string id, string candidate) =>
         id.StartsWith(candidate, StringComparison.Ordinal) || id.AsSpan(7).StartsWith(candidate, StringComparison.Ordinal);
 
     private List<string> RefsOfLocked(string id) => _refs.Where(kv => kv.Value == id).Select(kv => kv.Key).Order(StringComparer.Ordinal).ToList();

@@ -160,8 +160,11 @@ public sealed class BuildOptionsTests(DaemonFixture d) : IClassFixture<DaemonFix
             Assert.EndsWith("\n400", r.Stdout.Trim());
             Assert.Contains(message, r.Stdout);
         }
-        var build = await d.ShellAsync($"curl -s -w '\\n%{{http_code}}' --unix-socket {d.Socket} -X POST -H 'Content-Type: application/x-tar' --data-binary @/dev/null 'http://x/build?memory=lots'");
-        Assert.EndsWith("\n400", build.Stdout.Trim());
+        foreach (var query in new[] { "memory=lots", "ulimits=%7Bnot-json", "ulimits=%5B%7B%22Soft%22%3A1%7D%5D" })
+        {
+            var build = await d.ShellAsync($"curl -s -w '\\n%{{http_code}}' --unix-socket {d.Socket} -X POST -H 'Content-Type: application/x-tar' --data-binary @/dev/null 'http://x/build?{query}'");
+            Assert.True(build.Stdout.Trim().EndsWith("\n400", StringComparison.Ordinal), query + ": " + build.Stdout);
+        }
     }
 
     [Fact]

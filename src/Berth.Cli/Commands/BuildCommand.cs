@@ -101,7 +101,7 @@ internal static class BuildCommand
             Platform = args.Get("platform"),
             CacheFrom = args.GetAll("cache-from"),
             Memory = RunOptions.Bytes(args, "memory", 'm') ?? 0,
-            MemorySwap = args.Get("memory-swap") == "-1" ? -1 : RunOptions.Bytes(args, "memory-swap", null) ?? 0,
+            MemorySwap = RunOptions.MemorySwap(args),
             CpuShares = RunOptions.Int(args, "cpu-shares", 'c') ?? 0,
             CpuPeriod = RunOptions.Int(args, "cpu-period", null) ?? 0,
             CpuQuota = RunOptions.Int(args, "cpu-quota", null) ?? 0,

@@ -170,7 +170,7 @@ internal sealed record RunOptions(ContainerCreateRequest Request, string? Name, 
             AutoRemove = autoRemove,
             Memory = Bytes(args, "memory", 'm') ?? 0,
             MemoryReservation = Bytes(args, "memory-reservation", null) ?? 0,
-            MemorySwap = args.Get("memory-swap") == "-1" ? -1 : Bytes(args, "memory-swap", null) ?? 0,
+            MemorySwap = MemorySwap(args),
             MemorySwappiness = args.IsSet("memory-swappiness") ? args.GetInt("memory-swappiness") : null,
             NanoCpus = nanoCpus ?? 0,
             CpuShares = Int(args, "cpu-shares", 'c') ?? 0,
@@ -365,6 +365,9 @@ internal sealed record RunOptions(ContainerCreateRequest Request, string? Name, 
             map[kv[..eq]] = kv[(eq + 1)..];
         }
     }
+
+    /// <summary><c>--memory-swap</c> for run, update and build: a size, or -1 for unlimited swap; 0 when unset.</summary>
+    internal static long MemorySwap(ParsedArgs args) => args.Get("memory-swap") == "-1" ? -1 : Bytes(args, "memory-swap", null) ?? 0;
 
     // docker's size and integer flags, with its error texts (update uses them too).
     internal static long? Bytes(ParsedArgs args, string name, char? shortName)

@@ -57,7 +57,7 @@ internal static class StatsCommands
             CpusetMems = args.Get("cpuset-mems") ?? "",
             Memory = RunOptions.Bytes(args, "memory", 'm') ?? 0,
             MemoryReservation = RunOptions.Bytes(args, "memory-reservation", null) ?? 0,
-            MemorySwap = args.Get("memory-swap") == "-1" ? -1 : RunOptions.Bytes(args, "memory-swap", null) ?? 0,
+            MemorySwap = RunOptions.MemorySwap(args),
             KernelMemory = RunOptions.Bytes(args, "kernel-memory", null) ?? 0,
             // Like docker: --pids-limit 0 sends nothing (no change).
             PidsLimit = pids is { } p && p != 0 ? p : null,

@@ -58,7 +58,7 @@ internal sealed class BuildImageSource(ImageStore images, ImagePuller puller, Ev
     {
         var local = images.Resolve(name);
         bool fits = local is not null && Fits(images.GetConfig(local), platform);
-        if (local is not null && (fits && !pull || IsId(name, local.Id)))
+        if (local is not null && (fits && !pull || ImageStore.IsIdPrefix(local.Id, name)))
         {
             // An image named by its ID is never pulled: it is the local one or none.
             if (!fits) throw new BuildFailedException($"image {name} was found but does not match the specified platform: wanted {platform}");
@@ -70,12 +70,6 @@ internal sealed class BuildImageSource(ImageStore images, ImagePuller puller, Ev
         var result = await stream.RelayAsync(
             post => Routers.DistributionRouter.PullOneAsync(puller, events, r, credentials(r.Domain), platform, quiet ? null : post, ct), ct);
         return new BuildImage(result.Image.Id, images.GetConfig(result.Image));
-    }
-
-    private static bool IsId(string name, string id)
-    {
-        var hex = name.StartsWith("sha256:", StringComparison.Ordinal) ? name[7..] : name;
-        return hex.Length >= 4 && id.AsSpan(7).StartsWith(hex, StringComparison.Ordinal) && hex.All(char.IsAsciiHexDigitLower);
     }
 
     /// <summary>Whether a local image may stand for <paramref name="platform"/>: any does when none is asked for.</summary>

@@ -264,6 +264,14 @@ internal sealed partial class ContainerService
             : s.Command;
         var execId = Ids.NewId();
         Events.ExecCreated(r, execId, args);
+        // The timeout covers the whole probe from here, as dockerd's: an exec that cannot even start (a container frozen
+        // meanwhile) times out too, rather than holding the monitor.
+        using var deadline = new CancellationTokenSource(s.Timeout, HealthClock);
+        using var probe = CancellationTokenSource.CreateLinkedTokenSource(ct, deadline.Token);
+        bool TimedOut() => deadline.IsCancellationRequested && !ct.IsCancellationRequested;
+        string TimeoutText(string output) => output.Length > 0
+            ? $"Health check exceeded timeout ({HealthRules.GoDuration(s.Timeout)}): {output}"
+            : $"Health check exceeded timeout ({HealthRules.GoDuration(s.Timeout)})";
         ShimAttachment session;
         try
         {
@@ -278,7 +286,11 @@ internal sealed partial class ContainerService
                 AdditionalGids = user.AdditionalGids,
                 Stdout = true,
                 Stderr = true,
-            }, ct);
+            }, probe.Token);
+        }
+        catch (OperationCanceledException) when (TimedOut())
+        {
+            return Result(start, -1, TimeoutText(""));
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -300,10 +312,10 @@ internal sealed partial class ContainerService
         bool timedOut = false;
         try
         {
-            var done = await Task.WhenAny(read, Task.Delay(s.Timeout, HealthClock, ct));
+            var done = await Task.WhenAny(read, Task.Delay(Timeout.InfiniteTimeSpan, probe.Token));
             if (done != read)
             {
-                timedOut = !ct.IsCancellationRequested;
+                timedOut = TimedOut();
                 // The probe is killed outright (dockerd: no graceful shutdown); a child holding its output open is cut off.
                 // Only a probe that ran out of time: on a stop the container's own end takes it, and its pid may be reused.
                 if (timedOut && session.Pid > 0 && c.Shim == shim && c.Record.IsRunning) KillProcessTree(session.Pid);
@@ -317,10 +329,7 @@ internal sealed partial class ContainerService
         int code = session.Exit?.ExitCode ?? -1;
         if (TryGet(c.Id) is { } now) Events.ExecDied(now.Record, execId, code < 0 ? 137 : code);
         var text = HealthRules.Output(output.ToArray(), truncated);
-        if (timedOut)
-            return Result(start, -1, text.Length > 0
-                ? $"Health check exceeded timeout ({HealthRules.GoDuration(s.Timeout)}): {text}"
-                : $"Health check exceeded timeout ({HealthRules.GoDuration(s.Timeout)})");
+        if (timedOut) return Result(start, -1, TimeoutText(text));
         return Result(start, code, text);
     }
 

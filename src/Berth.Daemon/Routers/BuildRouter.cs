@@ -177,24 +177,9 @@ internal static class BuildRouter
     private static List<(string, long, long)> Ulimits(string? json)
     {
         if (string.IsNullOrEmpty(json)) return [];
-        try
-        {
-            using var doc = JsonDocument.Parse(json);
-            if (doc.RootElement.ValueKind != JsonValueKind.Array) throw BerthException.Invalid("invalid ulimits: not a JSON array");
-            var list = new List<(string, long, long)>();
-            foreach (var e in doc.RootElement.EnumerateArray())
-            {
-                if (e.ValueKind != JsonValueKind.Object || !e.TryGetProperty("Name", out var n) || n.GetString() is not { Length: > 0 } name)
-                    throw BerthException.Invalid("invalid ulimits: each needs a Name");
-                long Limit(string key) => e.TryGetProperty(key, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetInt64() : 0;
-                list.Add((name, Limit("Soft"), Limit("Hard")));
-            }
-            return list;
-        }
-        catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException)
-        {
-            throw BerthException.Invalid($"invalid ulimits: {e.Message}");
-        }
+        var list = HttpJson.Parse(Encoding.UTF8.GetBytes(json), Api.ApiJsonContext.Default.IReadOnlyListUlimit) ?? [];
+        if (list.Any(u => u is null || string.IsNullOrEmpty(u.Name))) throw BerthException.Invalid("invalid ulimits: each needs a Name");
+        return [.. list.Select(u => (u.Name!, u.Soft, u.Hard))];
     }
 
     /// <summary>A JSON array of strings (<c>cachefrom</c>), as the docker CLI sends it.</summary>

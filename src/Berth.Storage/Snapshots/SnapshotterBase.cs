@@ -43,5 +43,5 @@ internal abstract class SnapshotterBase : ISnapshotter
 
     public IReadOnlyList<SnapshotInfo> List() => Meta.List();
 
-    public long Usage(string key) => FsOps.DiskUsage(Path.Combine(Meta.Dir(Meta.GetRequired(key).Id), "fs"));
+    public long Usage(string key) => Berth.Core.IO.DiskUsage.Of(Path.Combine(Meta.Dir(Meta.GetRequired(key).Id), "fs"));
 }

@@ -114,7 +114,7 @@ public sealed partial class LocalVolumeStore
     public long Size(string name)
     {
         var v = Get(name) ?? throw BerthException.NotFound($"get {name}: no such volume");
-        return FsOps.DiskUsage(v.Mountpoint);
+        return Berth.Core.IO.DiskUsage.Of(v.Mountpoint);
     }
 
     /// <summary>
