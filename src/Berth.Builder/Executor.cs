@@ -177,17 +177,14 @@ public sealed partial class Executor(IBuildImages images, IBuildContainers conta
     {
         var st = new State();
         await run.Out($"Step {++run.Step}/{run.Steps} : {stage.From.Original}\n");
+        BuildImage? img = null;
         if (FindStage(run, stage.BaseName, stage.Index) is { } prev)
-        {
-            st.ImageId = prev.ResultId;
-        }
+            img = images.Find(prev.ResultId!) ?? throw new BuildFailedException($"the image of stage {stage.BaseName} is gone");
         else if (stage.BaseName != "scratch")
+            img = await ImageAsync(run, stage.BaseName, StagePlatform(run, stage), run.Options.Pull);
+        st.ImageId = img?.Id;
+        if (img is not null)
         {
-            st.ImageId = (await ImageAsync(run, stage.BaseName, StagePlatform(run, stage), run.Options.Pull)).Id;
-        }
-        if (st.ImageId is not null)
-        {
-            var img = images.Find(st.ImageId)!;
             st.Config = WithDefaultPath(img.Config.Config ?? new ContainerConfig());
             var triggers = st.Config.OnBuild ?? [];
             if (triggers.Count > 0)

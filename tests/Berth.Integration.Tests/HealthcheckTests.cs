@@ -177,6 +177,44 @@ public sealed class HealthcheckTests(DaemonFixture d) : IClassFixture<DaemonFixt
     }
 
     [Fact]
+    public async Task HealthOnFailureRestartYieldsToAStopOrRemovalByHand()
+    {
+        string stopped = "hyield" + d.Tag, removed = "hyrm" + d.Tag;
+        var since = Now() - 1;
+        try
+        {
+            // sleep as PID 1 ignores SIGTERM, so the action's graceful stop waits out its 20 s: the user's stop and
+            // removal come while it does.
+            foreach (var name in new[] { stopped, removed })
+            {
+                var run = await d.DockerAsync(["run", "-d", "--name", name, "--label", "berth.health-on-failure=restart",
+                    "--health-cmd", "exit 1", "--health-retries", "1", "--stop-timeout", "20", .. Fast, "busybox", "sleep", "300"]);
+                Assert.True(run.ExitCode == 0, run.ToString());
+            }
+            foreach (var name in new[] { stopped, removed })
+                Assert.Contains("kill", await EventActionsWith(name, since, "kill")); // the action's SIGTERM
+
+            Assert.Equal(0, (await d.DockerAsync("stop", "-t", "1", stopped)).ExitCode);
+            Assert.Contains("die", await EventActionsWith(stopped, since, "die"));
+            await Task.Delay(1000); // the action's restart would follow the exit at once
+            Assert.Equal("exited 0", (await Inspect(stopped, "{{.State.Status}} {{.RestartCount}}")).Stdout.Trim());
+            Assert.Equal(1, (await EventActions(stopped, since)).Count(a => a == "start")); // the run's own start only
+
+            var id = (await Inspect(removed, "{{.Id}}")).Stdout.Trim();
+            var rm = await d.DockerAsync("rm", "-f", removed);
+            Assert.True(rm.ExitCode == 0, rm.ToString());
+            await Task.Delay(1000);
+            Assert.Equal(1, (await d.DockerAsync("inspect", removed)).ExitCode);
+            var left = await DockerCliTests.PollAsync(() => d.ShellAsync($"pgrep -f 'berth-shim --id {id}'"), r => r.ExitCode != 0, 100);
+            Assert.True(left.ExitCode != 0, "the removed container was started again");
+        }
+        finally
+        {
+            await d.DockerAsync("rm", "-f", stopped, removed);
+        }
+    }
+
+    [Fact]
     public async Task StopEndsProbing()
     {
         var name = "hstop" + d.Tag;

@@ -28,6 +28,27 @@ internal sealed class Container
 
     public ShimClient? Shim { get; set; }
 
+    private int _healthRestart;
+    private int _removals;
+
+    /// <summary>
+    /// The health-on-failure restart action stops this run: the exit that follows restarts the container, unless a stop
+    /// or removal by hand came meanwhile. One-shot; a start drops a mark that no exit took.
+    /// </summary>
+    public void MarkHealthRestart() => Volatile.Write(ref _healthRestart, 1);
+
+    public bool TakeHealthRestart() => Interlocked.Exchange(ref _healthRestart, 0) == 1;
+
+    /// <summary>
+    /// A removal under way (dockerd's SetRemovalInProgress): no start, by hand, by the restart policy or by a health
+    /// action, begins while one is. A removal that fails ends its mark; one that succeeds keeps it.
+    /// </summary>
+    public bool RemovalInProgress => Volatile.Read(ref _removals) > 0;
+
+    public void BeginRemoval() => Interlocked.Increment(ref _removals);
+
+    public void EndRemoval() => Interlocked.Decrement(ref _removals);
+
     /// <summary>The previous run's shim finishing runc's clean-up; the next start waits for it (same container ID).</summary>
     public Task PreviousShimGone { get; set; } = Task.CompletedTask;
 

@@ -374,7 +374,8 @@ internal sealed partial class ContainerService
 
     /// <summary>
     /// Berth's --health-on-failure (moby#28400): kill sends SIGKILL (the restart policy then decides), stop is a graceful
-    /// stop with the container's stop timeout, restart stops it and starts it again with RestartCount one up.
+    /// stop with the container's stop timeout, restart stops it the same way but not as a stop by hand, so its exit restarts
+    /// it (RestartCount one up, a restart event) as the restart policy would, at once.
     /// </summary>
     private async Task OnUnhealthyAsync(Container c, ShimClient shim, string action)
     {
@@ -393,20 +394,10 @@ internal sealed partial class ContainerService
                     await StopAsync(c.Id, null, null, _shutdown.Token);
                     break;
                 case "restart":
-                    try { await StopAsync(c.Id, null, null, _shutdown.Token); }
-                    catch (BerthException e) when (e.Kind == ErrorKind.NotModified) { }
-                    await c.Operation.WaitAsync(_shutdown.Token);
-                    try
-                    {
-                        if (c.Record.Status is not (ContainerStatus.Exited or ContainerStatus.Created)) return;
-                        Save(c, x => x with { ManuallyStopped = false, RestartCount = x.RestartCount + 1 });
-                        await StartLockedAsync(c, manual: false, _shutdown.Token);
-                    }
-                    finally
-                    {
-                        c.Operation.Release();
-                    }
-                    Events.Container("restart", c.Record);
+                    // The restart policy's path: the exit this stop causes restarts it, unless a stop or removal by hand
+                    // comes first (those mark it stopped by hand or being removed, which the restart honours).
+                    c.MarkHealthRestart();
+                    await SignalUntilExitAsync(c, null, null, _shutdown.Token);
                     break;
             }
         }

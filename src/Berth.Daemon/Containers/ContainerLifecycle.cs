@@ -29,6 +29,7 @@ internal sealed partial class ContainerService
                 case ContainerStatus.Removing or ContainerStatus.Dead:
                     throw BerthException.Conflict($"container {r.Id} is marked for removal and cannot be started");
             }
+            if (c.RemovalInProgress) throw BerthException.Conflict($"container {r.Id} is marked for removal and cannot be started");
             await StartLockedAsync(c, manual: true, ct);
         }
         catch (BerthException e) when (e.Kind != ErrorKind.NotModified && c.Record.HostConfig.AutoRemove && !c.Record.IsRunning)
@@ -49,6 +50,7 @@ internal sealed partial class ContainerService
     /// <summary>Brings a container from created/exited to running. Caller holds <see cref="Container.Operation"/>.</summary>
     private async Task StartLockedAsync(Container c, bool manual, CancellationToken ct)
     {
+        c.TakeHealthRestart(); // a mark no exit took belongs to an earlier run
         var r = c.Record;
         var id = r.Id;
         var rootfs = _paths.Rootfs(id);
@@ -368,9 +370,10 @@ internal sealed partial class ContainerService
         Events.Died(r, status.ExitCode); // before waiters hear of the exit, so "die" precedes what they do next
         c.SignalExit(status.ExitCode);
 
-        if (ShouldRestart(r))
+        bool healthRestart = c.TakeHealthRestart() && !r.ManuallyStopped;
+        if (healthRestart || ShouldRestart(r))
         {
-            _ = RestartAfterBackoffAsync(c);
+            _ = RestartAfterBackoffAsync(c, healthRestart);
         }
         else if (r.HostConfig.AutoRemove)
         {
@@ -400,20 +403,36 @@ internal sealed partial class ContainerService
         };
     }
 
-    private async Task RestartAfterBackoffAsync(Container c)
+    /// <summary>
+    /// The restart policy's restart, after Docker's backoff; a health-on-failure restart comes at once and is announced as
+    /// a restart. A stop or removal by hand in the meantime wins.
+    /// </summary>
+    private async Task RestartAfterBackoffAsync(Container c, bool healthRestart)
     {
-        var r = Save(c, x => x with { Status = ContainerStatus.Restarting, RestartCount = x.RestartCount + 1 });
+        ContainerRecord r;
+        await c.Operation.WaitAsync();
+        try
+        {
+            // Started by hand or being removed since the exit: nothing to restart.
+            if (c.RemovalInProgress || c.Record.Status != ContainerStatus.Exited) return;
+            r = Save(c, x => x with { Status = ContainerStatus.Restarting, RestartCount = x.RestartCount + 1 });
+        }
+        finally
+        {
+            c.Operation.Release();
+        }
         // Docker's backoff: 100 ms doubling, reset when a run lasted 10 s or more.
         var ran = (r.FinishedAt ?? DateTimeOffset.UtcNow) - (r.StartedAt ?? DateTimeOffset.UtcNow);
-        var delay = ran >= TimeSpan.FromSeconds(10) ? 100 : Math.Min(100 * (1 << Math.Min(r.RestartCount, 10)), 60_000);
+        var delay = healthRestart ? 0 : ran >= TimeSpan.FromSeconds(10) ? 100 : Math.Min(100 * (1 << Math.Min(r.RestartCount, 10)), 60_000);
         try { await Task.Delay(delay, _shutdown.Token); }
         catch (OperationCanceledException) { return; }
         await c.Operation.WaitAsync();
         try
         {
             var now = c.Record;
-            if (now.Status != ContainerStatus.Restarting || now.ManuallyStopped) return;
+            if (now.Status != ContainerStatus.Restarting || now.ManuallyStopped || c.RemovalInProgress) return;
             await StartLockedAsync(c, manual: false, _shutdown.Token);
+            if (healthRestart) Events.Container("restart", c.Record);
         }
         catch (Exception e)
         {
@@ -439,6 +458,17 @@ internal sealed partial class ContainerService
         }
         if (!r.IsRunning) throw new BerthException(ErrorKind.NotModified, "container already stopped");
         Save(c, x => x with { ManuallyStopped = true });
+        await SignalUntilExitAsync(c, timeoutSeconds, signal, ct);
+        Events.Container("stop", c.Record);
+    }
+
+    /// <summary>
+    /// The stop signal (the container's own unless one is given), then SIGKILL once the timeout (the container's own, 10 s
+    /// by default; negative waits for ever) has passed; returns when the run has exited.
+    /// </summary>
+    private async Task SignalUntilExitAsync(Container c, int? timeoutSeconds, string? signal, CancellationToken ct)
+    {
+        var r = c.Record;
         int sig = signal is not null ? Signals.Parse(signal) : Signals.ParseStop(r.Config.StopSignal);
         int timeout = timeoutSeconds ?? r.Config.StopTimeout ?? 10;
         var exited = c.NextExit;
@@ -447,14 +477,13 @@ internal sealed partial class ContainerService
             Events.Killed(r, sig);
             await Quietly(() => shim.KillAsync(sig, false, ct));
             await ThawAfterSignalAsync(c, shim);
-            if (timeout < 0) { await exited.WaitAsync(ct); Events.Container("stop", c.Record); return; }
+            if (timeout < 0) { await exited.WaitAsync(ct); return; }
             var done = await Task.WhenAny(exited, Task.Delay(TimeSpan.FromSeconds(timeout), ct));
-            if (done == exited) { Events.Container("stop", c.Record); return; }
+            if (done == exited) return;
             Events.Killed(r, 9);
             await Quietly(() => shim.KillAsync(9, true, ct));
         }
         await exited.WaitAsync(TimeSpan.FromSeconds(30), ct);
-        Events.Container("stop", c.Record);
     }
 
     public async Task KillAsync(string idOrName, string? signal, CancellationToken ct)
@@ -518,36 +547,43 @@ internal sealed partial class ContainerService
     public async Task RemoveAsync(string idOrName, bool force, bool removeVolumes, CancellationToken ct)
     {
         var c = Get(idOrName);
-        var r = c.Record;
-        if (r.IsRunning || r.Status == ContainerStatus.Restarting)
+        c.BeginRemoval();
+        bool locked = false;
+        try
         {
-            if (!force)
-                throw BerthException.Conflict($"cannot remove container \"{r.Name}\": container is running: stop the container before removing or force remove");
-            Save(c, x => x with { ManuallyStopped = true });
-            if (c.Shim is { } shim)
+            // A start that held the lock before the mark was set can bring the container up once more; the mark keeps any
+            // later start away, so the second pass stops what the first found started.
+            for (int pass = 0; !locked; pass++)
             {
-                var exited = c.NextExit;
-                Events.Killed(r, 9);
-                await Quietly(() => shim.KillAsync(9, true, ct));
-                await ThawAfterSignalAsync(c, shim);
-                await exited.WaitAsync(TimeSpan.FromSeconds(30), ct);
+                var r = c.Record;
+                if (r.IsRunning || r.Status == ContainerStatus.Restarting)
+                {
+                    if (!force || pass == 3)
+                        throw BerthException.Conflict($"cannot remove container \"{r.Name}\": container is running: stop the container before removing or force remove");
+                    Save(c, x => x with { ManuallyStopped = true });
+                    if (c.Shim is { } shim)
+                    {
+                        var exited = c.NextExit;
+                        Events.Killed(r, 9);
+                        await Quietly(() => shim.KillAsync(9, true, ct));
+                        await ThawAfterSignalAsync(c, shim);
+                        await exited.WaitAsync(TimeSpan.FromSeconds(30), ct);
+                    }
+                }
+                await c.Operation.WaitAsync(ct);
+                locked = !c.Record.IsRunning || c.Removed.Task.IsCompleted;
+                if (!locked) c.Operation.Release();
             }
         }
-        await c.Operation.WaitAsync(ct);
-        if (c.Record.IsRunning && !c.Removed.Task.IsCompleted)
+        catch
         {
-            // Started again while this removal waited for the lock (a health-on-failure restart, a concurrent start):
-            // removing it now would orphan the new run, so it is stopped first, like any running one.
-            c.Operation.Release();
-            if (!force)
-                throw BerthException.Conflict($"cannot remove container \"{r.Name}\": container is running: stop the container before removing or force remove");
-            await RemoveAsync(c.Id, force, removeVolumes, ct);
-            return;
+            c.EndRemoval();
+            throw;
         }
         try
         {
             if (c.Removed.Task.IsCompleted) return;
-            r = c.Update(x => x with { Status = ContainerStatus.Removing }); // the directory goes next: nothing to persist
+            var r = c.Update(x => x with { Status = ContainerStatus.Removing }); // the directory goes next: nothing to persist
             await ReleaseRunResourcesAsync(r);
             await Quietly(() => _snapshotter.RemoveAsync(r.SnapshotKey, CancellationToken.None));
             try { Directory.Delete(_paths.Dir(r.Id), recursive: true); } catch (DirectoryNotFoundException) { }
