@@ -142,6 +142,20 @@ public sealed class BuildOptionsTests(DaemonFixture d) : IClassFixture<DaemonFix
         Assert.Equal("67108864", (await Ok("inspect", "-f", "{{.HostConfig.ShmSize}}", created)).Stdout.Trim());
         await Ok("rm", created);
 
+        // --cgroup-parent places each RUN step's container under it, as the flag does on docker run.
+        var cgParent = $"/berth-test-bcg-{d.Tag}";
+        try
+        {
+            var cgDir = d.NewContext(("Dockerfile", "FROM busybox\nRUN cat /proc/self/cgroup > /cg\n"));
+            await BuildOk(cgDir, "--no-cache", "--cgroup-parent", cgParent, "-t", Tag("cg"));
+            Assert.Contains($":memory:{cgParent}/", await Seen(Tag("cg"), "/cg"));
+            await Ok("rmi", Tag("cg"));
+        }
+        finally
+        {
+            await d.ShellAsync($"find /sys/fs/cgroup -depth -type d -path '*{cgParent}*' -exec rmdir {{}} + 2>/dev/null");
+        }
+
         // As dockerd on Linux: security options are refused on build rather than quietly ignored.
         var secopt = await d.DockerBuildAsync(dir, "--security-opt", "seccomp=unconfined");
         Assert.NotEqual(0, secopt.ExitCode);

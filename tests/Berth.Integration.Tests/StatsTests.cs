@@ -278,4 +278,43 @@ public sealed class StatsTests(DaemonFixture d) : IClassFixture<DaemonFixture>, 
         Assert.Equal(0, v.ExitCode);
         await d.DockerAsync("rm", "-f", name);
     }
+
+    [Fact]
+    public async Task CgroupParent_PlacesTheContainer_AndStatsReadItThere()
+    {
+        string name = "cgp" + d.Tag, relName = "cgr" + d.Tag;
+        string parent = $"/berth-test-cgp-{d.Tag}", rel = $"berth-test-cgr-{d.Tag}";
+        try
+        {
+            var id = await RunDetachedAsync(name, "--cgroup-parent", parent, "--memory", "64m", "busybox", "sleep", "300");
+            Assert.Equal(parent, (await d.DockerAsync("inspect", "-f", "{{.HostConfig.CgroupParent}}", name)).Stdout.Trim());
+            var pid = (await d.DockerAsync("inspect", "-f", "{{.State.Pid}}", name)).Stdout.Trim();
+            // Every controller places it under the parent; its limit is written there.
+            var cgroups = File.ReadAllLines($"/proc/{pid}/cgroup");
+            Assert.Contains(cgroups, l => l.EndsWith($":memory:{parent}/{id}", StringComparison.Ordinal) || l == $"0::{parent}/{id}");
+            var limit = await d.ShellAsync($"cat /sys/fs/cgroup/memory{parent}/{id}/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup{parent}/{id}/memory.max");
+            Assert.Equal("67108864", limit.Stdout.Trim());
+            // docker stats reads the counters where the container is.
+            var stats = await d.DockerAsync("stats", "--no-stream", "--format", "{{.MemUsage}}", name);
+            Assert.True(stats.ExitCode == 0, stats.ToString());
+            Assert.EndsWith("/ 64MiB", stats.Stdout.Trim());
+
+            // Without a leading slash the parent is under the daemon's own cgroup (this test's, which started it).
+            var own = File.ReadAllLines("/proc/self/cgroup").FirstOrDefault(l => l.StartsWith("0::", StringComparison.Ordinal))?[3..].TrimEnd('/') ?? "";
+            var relId = await RunDetachedAsync(relName, "--cgroup-parent", rel, "busybox", "sleep", "300");
+            var relPid = (await d.DockerAsync("inspect", "-f", "{{.State.Pid}}", relName)).Stdout.Trim();
+            Assert.Contains(File.ReadAllLines($"/proc/{relPid}/cgroup"), l => l.EndsWith($":{own}/{rel}/{relId}", StringComparison.Ordinal));
+
+            var bad = await d.DockerAsync("run", "--rm", "--cgroup-parent", "/a/../../escape", "busybox", "true");
+            Assert.Equal(125, bad.ExitCode);
+            Assert.Contains("invalid cgroup parent", bad.Stderr);
+        }
+        finally
+        {
+            await d.DockerAsync("rm", "-f", name, relName);
+            // runc removes the container's own cgroup; the parents it made stay, as under dockerd, so the test removes them.
+            await d.ShellAsync($"find /sys/fs/cgroup -depth -type d \\( -path '*{parent}*' -o -path '*/{rel}*' \\) -exec rmdir {{}} + 2>/dev/null");
+        }
+        Assert.Equal("", (await d.ShellAsync($"find /sys/fs/cgroup -maxdepth 6 -type d \\( -name 'berth-test-cgp-{d.Tag}' -o -name '{rel}' \\)")).Stdout.Trim());
+    }
 }

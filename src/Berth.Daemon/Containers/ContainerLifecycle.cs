@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using Berth.Core;
 using Berth.Network;
+using Berth.Runtime.Cgroups;
 using Berth.Runtime.Shim;
 using Berth.Runtime.Spec;
 using Berth.Storage;
@@ -116,7 +117,7 @@ internal sealed partial class ContainerService
                 NanoCpus = r.HostConfig.NanoCpus,
                 CpuShares = r.HostConfig.CpuShares,
                 PidsLimit = r.HostConfig.PidsLimit,
-                CgroupsPath = $"/{_options.CgroupParent}/{id}",
+                CgroupsPath = CgroupPaths.For(r.HostConfig.CgroupParent, _options.CgroupParent, id),
                 Init = r.HostConfig.Init == true,
                 InitPath = _options.InitPath,
                 Sysctls = r.HostConfig.Sysctls ?? new Dictionary<string, string>(),
@@ -166,6 +167,7 @@ internal sealed partial class ContainerService
             {
                 Status = ContainerStatus.Running,
                 Pid = shim.Pid,
+                CgroupPath = spec.CgroupsPath,
                 StartedAt = DateTimeOffset.UtcNow,
                 HasBeenStarted = true,
                 ManuallyStopped = manual ? false : x.ManuallyStopped,

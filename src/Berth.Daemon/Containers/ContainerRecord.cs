@@ -53,6 +53,8 @@ public sealed record ContainerRecord
     // State
     public ContainerStatus Status { get; init; } = ContainerStatus.Created;
     public int Pid { get; init; }
+    /// <summary>The cgroup of the current or last run, from the hierarchy's root (its --cgroup-parent resolved at start).</summary>
+    public string? CgroupPath { get; init; }
     public int ExitCode { get; init; }
     public bool OomKilled { get; init; }
     public string Error { get; init; } = "";

@@ -71,7 +71,7 @@ internal sealed partial class ContainerService
         CgroupSample s;
         try
         {
-            s = _cgroups.Read($"/{_options.CgroupParent}/{r.Id}", HostMemory.Value);
+            s = _cgroups.Read(r.CgroupPath ?? CgroupPaths.For(null, _options.CgroupParent, r.Id), HostMemory.Value);
         }
         catch (BerthException e) when (e.Kind == ErrorKind.NotFound)
         {

@@ -1,5 +1,6 @@
 using Berth.Api;
 using Berth.Core;
+using Berth.Runtime.Cgroups;
 using ImageContainerConfig = Berth.Content.ContainerConfig;
 
 namespace Berth.Daemon.Containers;
@@ -33,6 +34,8 @@ internal static class ContainerValidation
             if (!UlimitNames.Contains(u.Name ?? "")) throw BerthException.Invalid($"invalid ulimit type: {u.Name}");
             if (u.Soft > u.Hard) throw BerthException.Invalid($"ulimit soft limit must be less than or equal to hard limit: {u.Soft} > {u.Hard}");
         }
+        if (!string.IsNullOrEmpty(h.CgroupParent) && !CgroupPaths.IsValidParent(h.CgroupParent))
+            throw BerthException.Invalid($"invalid cgroup parent \"{h.CgroupParent}\": a cgroup path without \".\" or \"..\" segments");
         var mode = h.NetworkMode ?? "";
         if (!NetworkModes.Contains(mode))
         {
