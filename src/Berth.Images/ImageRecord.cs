@@ -19,6 +19,9 @@ public sealed record ImageRecord
     /// <summary>Sum of the layer sizes.</summary>
     public long Size { get; init; }
 
+    /// <summary>Each layer's size, bottom first: the bytes of its files, as dockerd counts them (0 for a layer of empty directories).</summary>
+    public IReadOnlyList<long> LayerSizes { get; init; } = [];
+
     public required Digest ConfigDigest { get; init; }
     public required Digest ManifestDigest { get; init; }
 

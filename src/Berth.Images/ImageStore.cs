@@ -44,8 +44,8 @@ public sealed class ImageStore
         _content = content;
         _snapshotter = snapshotter;
         _time = time ?? TimeProvider.System;
-        LoadLayerSizes();
         Load();
+        LoadLayerSizes();
     }
 
     private void Load()
@@ -77,11 +77,12 @@ public sealed class ImageStore
         return ms.ToArray();
     }
 
-    // diff ID → uncompressed size of layers unpacked from compressed blobs (layer-sizes.json; losing it only loses
-    // the figure, until the layer is unpacked again). Guarded by _lock.
+    // diff ID → the layer's content size: the bytes of its files, as dockerd counts a layer it registers (the sum of its
+    // tar headers' sizes), so an empty directory's layer is 0 B. Recorded when a layer is committed, imported or unpacked
+    // (layer-content-sizes.json; losing it only loses the figure, until then the blob's size stands in). Guarded by _lock.
     private Dictionary<string, long> _layerSizes = new(StringComparer.Ordinal);
 
-    private string LayerSizesPath => Path.Combine(Path.GetDirectoryName(_indexPath)!, "layer-sizes.json");
+    private string LayerSizesPath => Path.Combine(Path.GetDirectoryName(_indexPath)!, "layer-content-sizes.json");
 
     private void LoadLayerSizes()
     {
@@ -92,6 +93,17 @@ public sealed class ImageStore
                     ?? new(StringComparer.Ordinal);
         }
         catch (JsonException) { /* recomputed as layers are unpacked */ }
+        // Stores written before content sizes were kept: their uncompressed layers are sized now, from the tar headers alone.
+        var missing = _images.Values.SelectMany(i => i.Manifest.Layers.Zip(i.Config.RootFs.DiffIds))
+            .Where(l => MediaTypes.CompressionOf(l.First.MediaType) == LayerCompression.None && !_layerSizes.ContainsKey(l.Second))
+            .DistinctBy(l => l.Second).ToList();
+        foreach (var (blob, diffId) in missing)
+        {
+            try { RecordLayerSize(Digest.Parse(diffId), TarContentSize(blob.ToDescriptor().Digest)); }
+            catch (Exception e) when (e is IOException or InvalidDataException or FormatException or EndOfStreamException or BerthException) { }
+        }
+        try { File.Delete(Path.Combine(Path.GetDirectoryName(_indexPath)!, "layer-sizes.json")); } // tar sizes, the old figure
+        catch (IOException) { }
     }
 
     private void RecordLayerSize(Digest diffId, long size)
@@ -191,13 +203,15 @@ public sealed class ImageStore
             .ToList();
         var diffIds = img.Config.RootFs.DiffIds.Select(Digest.Parse).ToList();
         var chains = ChainIds(diffIds);
+        var sizes = LayerSizesLocked(img);
         return new ImageRecord
         {
             Id = id,
             RepoTags = tags,
             RepoDigests = digests,
             Created = img.Config.Created,
-            Size = UnpackedSizeLocked(img),
+            Size = sizes.Sum(),
+            LayerSizes = sizes,
             ConfigDigest = img.ConfigDigest,
             ManifestDigest = img.ManifestDigest,
             LayerBlobs = img.Manifest.Layers.Select(l => l.ToDescriptor()).ToList(),
@@ -213,20 +227,14 @@ public sealed class ImageStore
     }
 
     /// <summary>
-    /// What `docker images` shows: the layers' uncompressed sizes (as dockerd counts its unpacked layers), known once a
-    /// layer has been unpacked; until then, and for layers stored uncompressed, the blob's size.
+    /// Each layer's size as `docker history` and `docker images` show it: its content size (see <see cref="_layerSizes"/>),
+    /// or the blob's size while that is not known (a pulled layer not yet unpacked).
     /// </summary>
-    private long UnpackedSizeLocked(LoadedImage img)
+    private List<long> LayerSizesLocked(LoadedImage img)
     {
-        long total = 0;
         var diffIds = img.Config.RootFs.DiffIds;
-        for (int i = 0; i < img.Manifest.Layers.Count; i++)
-        {
-            var layer = img.Manifest.Layers[i];
-            total += MediaTypes.CompressionOf(layer.MediaType) != LayerCompression.None && i < diffIds.Count
-                && _layerSizes.TryGetValue(diffIds[i], out var unpacked) ? unpacked : layer.Size;
-        }
-        return total;
+        return img.Manifest.Layers.Select((layer, i) =>
+            i < diffIds.Count && _layerSizes.TryGetValue(diffIds[i], out var content) ? content : layer.Size).ToList();
     }
 
     /// <summary>OCI chain IDs: chain(1) = diffID(1); chain(n) = sha256(chain(n-1) + " " + diffID(n)).</summary>
@@ -257,7 +265,7 @@ public sealed class ImageStore
         Descriptor layer;
         using (var tar = Compression.Decompress(tarOrGz, leaveOpen: true))
             layer = await _content.WriteAsync(tar, MediaTypes.OciLayer, null, ct).ConfigureAwait(false);
-        ValidateTar(layer.Digest);
+        RecordLayerSize(layer.Digest, ValidateTar(layer.Digest));
 
         var now = _time.GetUtcNow();
         var config = new ImageConfig
@@ -333,6 +341,7 @@ public sealed class ImageStore
         ImageReference? tag, CommitOptions options, CancellationToken ct)
     {
         var layer = layerTar is null ? (Descriptor?)null : await _content.WriteAsync(layerTar, MediaTypes.OciLayer, null, ct).ConfigureAwait(false);
+        if (layer is { } written) RecordLayerSize(written.Digest, TarContentSize(written.Digest));
         var now = options.Created ?? _time.GetUtcNow();
         var config = parentConfig with
         {
@@ -502,13 +511,12 @@ public sealed class ImageStore
         _images.Values.SelectMany(i => i.Manifest.Layers.Select(l => l.Digest)
             .Append(i.ManifestDigest.ToString()).Append(i.ConfigDigest.ToString())).ToHashSet(StringComparer.Ordinal);
 
-    private void ValidateTar(Digest blob)
+    /// <summary>An imported tar read through (a broken one is deleted and refused); its content size.</summary>
+    private long ValidateTar(Digest blob)
     {
         try
         {
-            using var s = _content.OpenRead(blob);
-            using var reader = new TarReader(s);
-            for (int i = 0; reader.GetNextEntry(copyData: false) is not null; i++) { }
+            return TarContentSize(blob);
         }
         catch (Exception e) when (e is InvalidDataException or FormatException or EndOfStreamException)
         {
@@ -517,6 +525,16 @@ public sealed class ImageStore
             if (!used) _content.Delete(blob);
             throw new BerthException(ErrorKind.InvalidArgument, $"invalid tar archive: {e.Message}", e);
         }
+    }
+
+    /// <summary>The sum of an uncompressed layer blob's entry sizes (dockerd's layer size), read from its headers alone.</summary>
+    private long TarContentSize(Digest blob)
+    {
+        using var s = _content.OpenRead(blob);
+        using var reader = new TarReader(s);
+        long size = 0;
+        while (reader.GetNextEntry(copyData: false) is { } entry) size += entry.Length;
+        return size;
     }
 
     private static ImageReference ParseTag(string reference)
@@ -839,7 +857,7 @@ public sealed class ImageStore
                 stats = LayerApplier.Apply(tar, dir, mode, ct);
             if (stats.DiffId != diffId)
                 throw BerthException.Invalid($"layer {blob.Digest}: content does not match its diff ID: expected {diffId}, got {stats.DiffId}");
-            RecordLayerSize(diffId, stats.TarSize);
+            RecordLayerSize(diffId, stats.ContentBytes);
             try
             {
                 await _snapshotter.CommitAsync(chain, key, ct).ConfigureAwait(false);

@@ -34,7 +34,7 @@ public sealed class ImageStoreTests : IDisposable
         Assert.Equal(["myimg:1"], img.RepoTags);
         Assert.Single(img.Layers);
         Assert.Equal(img.Layers[0].ToString(), img.ChainId);
-        Assert.Equal(RootfsTar.Length, img.Size);
+        Assert.Equal("#!/bin/sh\necho hi\n".Length + "welcome".Length, img.Size); // its files' bytes, as dockerd counts a layer
         Assert.Equal(Digest.FromBytes(RootfsTar), img.Layers[0]);
         Assert.Equal("linux", img.Os);
         Assert.Equal("Imported from -", Assert.Single(img.History).Comment);
@@ -230,6 +230,32 @@ public sealed class ImageStoreTests : IDisposable
             chain.Add(parent);
         }
         return (img, chain);
+    }
+
+    [Fact]
+    public async Task LayerSizes_AreContentSizes_ZeroForEmptyDirectories_AcrossARestart_AndForAnOlderStore()
+    {
+        var img = await _f.Import(RootfsTar, "base");
+        var dirs = await _f.Store.CommitAsync(img, new MemoryStream(StoreFixture.Tar(("made/", null), ("made/deeper/", null))),
+            new CommitOptions { Tag = "dirs", CreatedBy = "mkdir", Config = new ContainerConfig() }, CancellationToken.None);
+        var files = await _f.Store.CommitAsync(dirs, new MemoryStream(StoreFixture.Tar(("made/a", "12345"), ("made/b", "678")))
+            , new CommitOptions { Tag = "files", CreatedBy = "write", Config = new ContainerConfig() }, CancellationToken.None);
+        const long Base = 25; // the base's two files
+        Assert.Equal([Base, 0L], dirs.LayerSizes);
+        Assert.Equal(Base, dirs.Size);
+        Assert.Equal([Base, 0L, 8L], files.LayerSizes);
+        Assert.Equal(Base + 8, files.Size);
+
+        _f.Reopen();
+        Assert.Equal([Base, 0L, 8L], _f.Store.Resolve("files")!.LayerSizes);
+
+        // A store from before content sizes were kept (only the old tar-size file): its layers are sized at start.
+        var dir = Path.Combine(_f.DataRoot, "images");
+        File.Delete(Path.Combine(dir, "layer-content-sizes.json"));
+        File.WriteAllText(Path.Combine(dir, "layer-sizes.json"), "{}");
+        _f.Reopen();
+        Assert.Equal([Base, 0L, 8L], _f.Store.Resolve("files")!.LayerSizes);
+        Assert.False(File.Exists(Path.Combine(dir, "layer-sizes.json")));
     }
 
     [Fact]

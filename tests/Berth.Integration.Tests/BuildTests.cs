@@ -49,6 +49,27 @@ public sealed class BuildTests(DaemonFixture d) : IClassFixture<DaemonFixture>
     private static string ShortId(string output) => BuildSupport.ShortId(output);
 
     [Fact]
+    public async Task HistoryAndImageSizesCountFileBytes_AsDockerd()
+    {
+        var tag = "bt-sizes-" + d.Tag;
+        var dir = NewContext(("Dockerfile", $"FROM busybox\nRUN mkdir -p /empty/{d.Tag}\nRUN head -c 3000 /dev/zero > /three-k\n"));
+        var b = await BuildAsync(dir, "-t", tag);
+        Assert.True(b.ExitCode == 0, b.ToString() + d.DaemonLog);
+        try
+        {
+            // A layer of directories only is 0B; the other holds its one file's 3000 bytes (dockerd sums the tar headers' sizes).
+            var sizes = (await d.DockerAsync("history", "--format", "{{.Size}}", tag)).Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            Assert.Equal(["3kB", "0B"], sizes[..2]);
+            async Task<long> Size(string image) => long.Parse((await d.DockerAsync("image", "inspect", "-f", "{{.Size}}", image)).Stdout.Trim());
+            Assert.Equal(3000, await Size(tag) - await Size("busybox"));
+        }
+        finally
+        {
+            await d.DockerAsync("rmi", tag);
+        }
+    }
+
+    [Fact]
     public async Task StepImagesAreParents_HiddenFromImages_AndLeaveWithTheImage()
     {
         var tag = "bt-parents-" + d.Tag;

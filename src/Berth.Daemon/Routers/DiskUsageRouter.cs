@@ -142,7 +142,7 @@ internal static class DiskUsageRouter
             chainsOf[img.Id] = chains;
             for (int k = 0; k < chains.Count; k++)
             {
-                layerSize[chains[k]] = k < img.LayerBlobs.Count ? img.LayerBlobs[k].Size : 0;
+                layerSize[chains[k]] = k < img.LayerSizes.Count ? img.LayerSizes[k] : 0;
                 // Shared among the images listed: an image shares its lower layers with its own step images.
                 if (!img.IsIntermediate) layerUsers[chains[k]] = layerUsers.GetValueOrDefault(chains[k]) + 1;
             }

@@ -106,7 +106,7 @@ internal static class ImageViews
     public static List<ImageHistoryItem> History(ImageStore images, ImageRecord i)
     {
         var result = new List<ImageHistoryItem>();
-        int layer = i.LayerBlobs.Count - 1;
+        int layer = i.LayerSizes.Count - 1;
         var history = i.History.Count > 0 ? i.History : [new Content.HistoryEntry()];
         // As dockerd: the newest entries are named by the image and then its local parents, one entry each, as long
         // as the chain goes; older entries (pulled, loaded) are <missing>.
@@ -115,7 +115,7 @@ internal static class ImageViews
         {
             var e = history[h];
             long size = 0;
-            if (e.EmptyLayer != true && layer >= 0) size = i.LayerBlobs[layer--].Size;
+            if (e.EmptyLayer != true && layer >= 0) size = i.LayerSizes[layer--];
             result.Add(new ImageHistoryItem
             {
                 Id = named?.Id ?? "<missing>",
