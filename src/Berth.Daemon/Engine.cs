@@ -82,7 +82,7 @@ internal sealed class Engine
         ContainersRouter.MapHijack(hijack, Containers, app.Services.GetRequiredService<ILoggerFactory>());
         ExecRouter.MapHijack(hijack, Containers);
         SystemRouter.Map(app, Info);
-        ContainersRouter.Map(app, Containers, _options.CgroupParent, () => _network.DefaultBridge.Id, Sizes);
+        ContainersRouter.Map(app, Containers, () => _network.DefaultBridge.Id, Sizes);
         ExecRouter.Map(app, Containers);
         ImagesRouter.Map(app, _images, Containers, Path.Combine(_options.DataRoot, "tmp"));
         ImageArchiveRouter.Map(app);

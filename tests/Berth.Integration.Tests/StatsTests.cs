@@ -286,7 +286,7 @@ public sealed class StatsTests(DaemonFixture d) : IClassFixture<DaemonFixture>, 
         string parent = $"/berth-test-cgp-{d.Tag}", rel = $"berth-test-cgr-{d.Tag}";
         try
         {
-            var id = await RunDetachedAsync(name, "--cgroup-parent", parent, "--memory", "64m", "busybox", "sleep", "300");
+            var id = await RunDetachedAsync(name, "--cgroup-parent", parent, "--memory", "64m", "busybox", "sh", "-c", "sleep 301 & exec sleep 300");
             Assert.Equal(parent, (await d.DockerAsync("inspect", "-f", "{{.HostConfig.CgroupParent}}", name)).Stdout.Trim());
             var pid = (await d.DockerAsync("inspect", "-f", "{{.State.Pid}}", name)).Stdout.Trim();
             // Every controller places it under the parent; its limit is written there.
@@ -298,6 +298,11 @@ public sealed class StatsTests(DaemonFixture d) : IClassFixture<DaemonFixture>, 
             var stats = await d.DockerAsync("stats", "--no-stream", "--format", "{{.MemUsage}}", name);
             Assert.True(stats.ExitCode == 0, stats.ToString());
             Assert.EndsWith("/ 64MiB", stats.Stdout.Trim());
+            // docker top lists the processes of that cgroup: the child as well as PID 1.
+            var top = await d.DockerAsync("top", name);
+            Assert.True(top.ExitCode == 0, top.ToString());
+            Assert.Contains("sleep 301", top.Stdout);
+            Assert.Contains("sleep 300", top.Stdout);
 
             // Without a leading slash the parent is under the daemon's own cgroup (this test's, which started it).
             var own = File.ReadAllLines("/proc/self/cgroup").FirstOrDefault(l => l.StartsWith("0::", StringComparison.Ordinal))?[3..].TrimEnd('/') ?? "";

@@ -63,6 +63,9 @@ internal sealed partial class ContainerService
     private static ContainerStatsResponse WithPrevious(ContainerStatsResponse now, ContainerStatsResponse? before) =>
         before is null ? now : now with { PreCpuStats = before.CpuStats, PreRead = before.Read };
 
+    /// <summary>The cgroup of the container's current or last run (one started before it was recorded: under the daemon's parent).</summary>
+    internal string CgroupPathOf(ContainerRecord r) => r.CgroupPath ?? CgroupPaths.For(null, _options.CgroupParent, r.Id);
+
     /// <summary>One reading, or null when the container is not running (or its cgroup is already gone).</summary>
     internal ContainerStatsResponse? SampleStats(Container c)
     {
@@ -71,7 +74,7 @@ internal sealed partial class ContainerService
         CgroupSample s;
         try
         {
-            s = _cgroups.Read(r.CgroupPath ?? CgroupPaths.For(null, _options.CgroupParent, r.Id), HostMemory.Value);
+            s = _cgroups.Read(CgroupPathOf(r), HostMemory.Value);
         }
         catch (BerthException e) when (e.Kind == ErrorKind.NotFound)
         {

@@ -7,9 +7,10 @@ namespace Berth.Daemon.Containers;
 /// <summary>docker top: runs the host's ps and keeps the rows whose PID belongs to the container's cgroup, as dockerd does.</summary>
 internal static class Top
 {
-    public static async Task<ContainerTopResponse> RunAsync(ContainerRecord r, string cgroupParent, string psArgs, CancellationToken ct)
+    /// <param name="cgroupPath">The container's cgroup, from the hierarchy's root.</param>
+    public static async Task<ContainerTopResponse> RunAsync(ContainerRecord r, string cgroupPath, string psArgs, CancellationToken ct)
     {
-        var pids = ContainerPids(r, cgroupParent);
+        var pids = ContainerPids(r, cgroupPath);
         var psi = new ProcessStartInfo("ps") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in psArgs.Split(' ', StringSplitOptions.RemoveEmptyEntries)) psi.ArgumentList.Add(a);
         using var p = Process.Start(psi) ?? throw new BerthException(ErrorKind.Unknown, "cannot run ps");
@@ -35,13 +36,13 @@ internal static class Top
         return new ContainerTopResponse { Titles = titles, Processes = rows };
     }
 
-    private static HashSet<int> ContainerPids(ContainerRecord r, string cgroupParent)
+    private static HashSet<int> ContainerPids(ContainerRecord r, string cgroupPath)
     {
         var set = new HashSet<int>();
         // cgroup v1 pids/memory/cpu controllers all list the same tasks; the first that exists answers.
         foreach (var ctrl in new[] { "pids", "memory", "cpu", "cpuacct", "unified" })
         {
-            var dir = $"/sys/fs/cgroup/{ctrl}/{cgroupParent}/{r.Id}";
+            var dir = $"/sys/fs/cgroup/{ctrl}/{cgroupPath.TrimStart('/')}";
             if (!File.Exists(Path.Combine(dir, "cgroup.procs"))) continue;
             foreach (var l in File.ReadAllLines(Path.Combine(dir, "cgroup.procs")))
                 if (int.TryParse(l, out var pid)) set.Add(pid);

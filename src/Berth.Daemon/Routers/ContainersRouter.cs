@@ -11,7 +11,7 @@ namespace Berth.Daemon.Routers;
 /// <summary>/containers/...: lifecycle, inspect and list, attach, logs, top.</summary>
 internal static class ContainersRouter
 {
-    public static void Map(WebApplication app, ContainerService svc, string cgroupParent, Func<string> bridgeNetworkId, Func<ContainerRecord, (long? Rw, long? RootFs)> sizes)
+    public static void Map(WebApplication app, ContainerService svc, Func<string> bridgeNetworkId, Func<ContainerRecord, (long? Rw, long? RootFs)> sizes)
     {
         app.MapPost("/containers/create", async (HttpContext ctx) =>
         {
@@ -104,7 +104,7 @@ internal static class ContainersRouter
         {
             var c = svc.Get(id);
             if (!c.Record.IsRunning) throw BerthException.Conflict($"Container {c.Id} is not running");
-            var top = await Top.RunAsync(c.Record, cgroupParent, ctx.Request.QueryString("ps_args") ?? "-ef", ctx.RequestAborted);
+            var top = await Top.RunAsync(c.Record, svc.CgroupPathOf(c.Record), ctx.Request.QueryString("ps_args") ?? "-ef", ctx.RequestAborted);
             await HttpJson.WriteAsync(ctx, top, Wire.Json.ContainerTopResponse);
         });
 
