@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the Debian packages Berth runs on (runc, nftables, iproute2, busybox-static, tini) and tests with (skopeo,
+# Installs the Debian packages Berth runs on (runc, nftables, iproute2, busybox-static, tini, git) and tests with (skopeo,
 # docker-registry)
 # when missing.
 set -euo pipefail
@@ -14,6 +14,8 @@ command -v nsenter >/dev/null 2>&1 || need+=(util-linux)
 [ -x /usr/bin/tini-static ] || need+=(tini)
 command -v tmux >/dev/null 2>&1 || need+=(tmux)
 command -v curl >/dev/null 2>&1 || need+=(curl)
+# /build's remote contexts from Git repositories are fetched with the host's git.
+command -v git >/dev/null 2>&1 || need+=(git)
 # The cp race tests build a tiny static renameat2(RENAME_EXCHANGE) swapper to run inside a container.
 { command -v gcc >/dev/null 2>&1 && [ -e /usr/lib/x86_64-linux-gnu/libc.a ]; } || need+=(gcc libc6-dev)
 command -v skopeo >/dev/null 2>&1 || need+=(skopeo)

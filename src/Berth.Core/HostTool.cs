@@ -1,14 +1,18 @@
 using System.Diagnostics;
-using Berth.Core;
 
-namespace Berth.Network.Linux;
+namespace Berth.Core;
 
-internal readonly record struct CommandResult(int ExitCode, string Stdout, string Stderr);
+public readonly record struct HostToolResult(int ExitCode, string Stdout, string Stderr);
 
-/// <summary>Runs iproute2/nftables tools. Each call is one process spawn, so callers batch (ip -batch, nft -f -).</summary>
-internal static class Command
+/// <summary>
+/// Runs a host tool (iproute2, nftables, git) to its end, its output captured; cancelling kills it. Each call is one
+/// process spawn, so callers batch where the tool can (ip -batch, nft -f -).
+/// </summary>
+public static class HostTool
 {
-    public static async Task<CommandResult> RunAsync(string file, IEnumerable<string> args, string? stdin, CancellationToken ct)
+    /// <param name="env">Variables set (a null value removes one) over the daemon's environment.</param>
+    public static async Task<HostToolResult> RunAsync(string file, IEnumerable<string> args, string? stdin, CancellationToken ct,
+        IReadOnlyDictionary<string, string?>? env = null, string? workDir = null)
     {
         var psi = new ProcessStartInfo(file)
         {
@@ -17,9 +21,12 @@ internal static class Command
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        if (workDir is not null) psi.WorkingDirectory = workDir;
         foreach (var a in args) psi.ArgumentList.Add(a);
         // The tools' messages are parsed for "not found"-style outcomes; keep them in English.
         psi.Environment["LC_ALL"] = "C";
+        foreach (var (k, v) in env ?? new Dictionary<string, string?>())
+            if (v is null) psi.Environment.Remove(k); else psi.Environment[k] = v;
 
         using var p = new Process { StartInfo = psi };
         try
@@ -51,7 +58,7 @@ internal static class Command
             // The tool closed stdin early (it failed on a line); its exit code and stderr say why.
             await p.WaitForExitAsync(ct).ConfigureAwait(false);
         }
-        return new CommandResult(p.ExitCode, await stdout.ConfigureAwait(false), await stderr.ConfigureAwait(false));
+        return new HostToolResult(p.ExitCode, await stdout.ConfigureAwait(false), await stderr.ConfigureAwait(false));
     }
 
     public static async Task<string> RunCheckedAsync(string file, IEnumerable<string> args, string? stdin, string what, CancellationToken ct)

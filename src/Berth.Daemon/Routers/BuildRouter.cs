@@ -32,8 +32,8 @@ internal static class BuildRouter
     private static async Task BuildAsync(HttpContext ctx, Executor executor, ContextCache contexts, ImageStore images, string spoolDir)
     {
         var q = ctx.Request;
-        if (!string.IsNullOrEmpty(q.QueryString("remote")))
-            throw BerthException.Invalid("building from a remote context is not supported: send the context as a tar body");
+        var remote = q.QueryString("remote") is { Length: > 0 } given ? given : null;
+        if (remote is not null) RemoteContext.Validate(remote);
         var tags = q.Query["t"].Where(t => !string.IsNullOrEmpty(t)).Select(t => t!).ToList();
         foreach (var t in tags)
             if (!ImageReference.TryParse(t, out _)) throw BerthException.Invalid($"invalid reference format: {t}");
@@ -86,25 +86,34 @@ internal static class BuildRouter
         BuildContext? context = null;
         try
         {
-            // The body is spooled and hashed as it comes: a context sent before (a rebuild) is found unpacked.
+            // The body (or the remote context) is spooled and hashed as it comes: a context sent before (a rebuild) is
+            // found unpacked.
             byte[] digest;
             long length;
             await using (var f = new FileStream(spool, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))
             {
-                // The docker CLI sends small chunks: whatever has arrived is taken at once, and the file is written a
-                // megabyte at a time (page-cache writes), not one small asynchronous write per chunk.
                 using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
-                var reader = ctx.Request.BodyReader;
-                while (true)
+                async ValueTask Append(ReadOnlyMemory<byte> data)
                 {
-                    var read = await reader.ReadAsync(ct);
-                    foreach (var segment in read.Buffer)
+                    hash.AppendData(data.Span);
+                    await f.WriteAsync(data, ct);
+                }
+                if (remote is not null)
+                {
+                    await RemoteContext.FetchAsync(remote, options.Dockerfile, spoolDir, Append, Send, ct);
+                }
+                else
+                {
+                    // The docker CLI sends small chunks: whatever has arrived is taken at once, and the file is written a
+                    // megabyte at a time (page-cache writes), not one small asynchronous write per chunk.
+                    var reader = ctx.Request.BodyReader;
+                    while (true)
                     {
-                        hash.AppendData(segment.Span);
-                        await f.WriteAsync(segment, ct);
+                        var read = await reader.ReadAsync(ct);
+                        foreach (var segment in read.Buffer) await Append(segment);
+                        reader.AdvanceTo(read.Buffer.End);
+                        if (read.IsCompleted) break;
                     }
-                    reader.AdvanceTo(read.Buffer.End);
-                    if (read.IsCompleted) break;
                 }
                 (digest, length) = (hash.GetHashAndReset(), f.Length);
             }

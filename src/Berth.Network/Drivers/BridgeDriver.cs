@@ -44,7 +44,7 @@ internal sealed class BridgeDriver : INetworkDriver
         if (!exists) batch.Append($"link add name {br} mtu {network.Mtu} type bridge\n");
         batch.Append($"addr replace {Ipv4.Format(network.Gateway)}/{network.Subnet.PrefixLen} brd + dev {br}\n");
         batch.Append($"link set {br} up\n");
-        await Command.RunCheckedAsync("ip", ["-batch", "-"], batch.ToString(), $"set up bridge {br}", ct).ConfigureAwait(false);
+        await HostTool.RunCheckedAsync("ip", ["-batch", "-"], batch.ToString(), $"set up bridge {br}", ct).ConfigureAwait(false);
 
         EnableIpv4Forwarding();
         await _firewall.AddNetworkAsync(new BridgeFirewallConfig
@@ -116,13 +116,13 @@ internal sealed class BridgeDriver : INetworkDriver
     {
         if (!Directory.Exists($"/sys/class/net/{network.InterfaceName}")) return [];
         // Only ports of our own bridge: another daemon on this host (tests run several) owns veths on its bridge.
-        var json = await Command.RunCheckedAsync("ip", ["-j", "link", "show", "master", network.InterfaceName, "type", "veth"], null,
+        var json = await HostTool.RunCheckedAsync("ip", ["-j", "link", "show", "master", network.InterfaceName, "type", "veth"], null,
             $"list ports of {network.InterfaceName}", ct).ConfigureAwait(false);
         var orphans = ParseLinkNames(json).Where(n => IsHostVethName(n) && !liveLinks.Contains(n)).ToList();
         if (orphans.Count == 0) return orphans;
         // -force: a veth whose namespace is being torn down may vanish between the listing and here.
         var batch = string.Concat(orphans.Select(n => $"link del {n}\n"));
-        await Command.RunAsync("ip", ["-force", "-batch", "-"], batch, ct).ConfigureAwait(false);
+        await HostTool.RunAsync("ip", ["-force", "-batch", "-"], batch, ct).ConfigureAwait(false);
         return orphans;
     }
 
@@ -139,7 +139,7 @@ internal sealed class BridgeDriver : INetworkDriver
 
     private static async Task DeleteLinkAsync(string name, CancellationToken ct)
     {
-        var r = await Command.RunAsync("ip", ["link", "del", name], null, ct).ConfigureAwait(false);
+        var r = await HostTool.RunAsync("ip", ["link", "del", name], null, ct).ConfigureAwait(false);
         if (r.ExitCode != 0 && !r.Stderr.Contains("Cannot find device", StringComparison.Ordinal))
             throw new BerthException(ErrorKind.Unknown, $"delete link {name}: {r.Stderr.Trim()}");
     }

@@ -52,9 +52,9 @@ internal sealed class MacvlanDriver : INetworkDriver
         // other network uses any more).
         if (!network.OwnsInterface || !TryParseVlan(network.InterfaceName, out _, out _) || !LinkExists(network.InterfaceName)) return;
         // And only while it is still a vlan link: a name reused by someone else since is theirs.
-        var show = await Command.RunAsync("ip", ["-d", "-j", "link", "show", network.InterfaceName], null, ct).ConfigureAwait(false);
+        var show = await HostTool.RunAsync("ip", ["-d", "-j", "link", "show", network.InterfaceName], null, ct).ConfigureAwait(false);
         if (show.ExitCode != 0 || !show.Stdout.Contains("\"info_kind\":\"vlan\"", StringComparison.Ordinal)) return;
-        var r = await Command.RunAsync("ip", ["link", "del", network.InterfaceName], null, ct).ConfigureAwait(false);
+        var r = await HostTool.RunAsync("ip", ["link", "del", network.InterfaceName], null, ct).ConfigureAwait(false);
         if (r.ExitCode != 0 && !r.Stderr.Contains("Cannot find device", StringComparison.Ordinal))
             throw new BerthException(ErrorKind.Unknown, $"delete vlan link {network.InterfaceName}: {r.Stderr.Trim()}");
     }
@@ -64,7 +64,7 @@ internal sealed class MacvlanDriver : INetworkDriver
     {
         if (!TryParseVlan(parent, out var baseLink, out var vlan))
             throw BerthException.Invalid($"invalid subinterface vlan name {parent}, example formatting is eth0.10");
-        var r = await Command.RunAsync("ip", ["link", "add", "link", baseLink, "name", parent, "type", "vlan", "id", vlan], null, ct).ConfigureAwait(false);
+        var r = await HostTool.RunAsync("ip", ["link", "add", "link", baseLink, "name", parent, "type", "vlan", "id", vlan], null, ct).ConfigureAwait(false);
         if (r.ExitCode != 0)
         {
             var why = r.Stderr.Trim();
@@ -75,10 +75,10 @@ internal sealed class MacvlanDriver : INetworkDriver
                     $"create the sub-interface yourself or use a parent without a VLAN ID");
             throw BerthException.Invalid($"failed to create {parent} vlan link: {why}");
         }
-        var up = await Command.RunAsync("ip", ["link", "set", parent, "up"], null, ct).ConfigureAwait(false);
+        var up = await HostTool.RunAsync("ip", ["link", "set", parent, "up"], null, ct).ConfigureAwait(false);
         if (up.ExitCode != 0)
         {
-            await Command.RunAsync("ip", ["link", "del", parent], null, CancellationToken.None).ConfigureAwait(false);
+            await HostTool.RunAsync("ip", ["link", "del", parent], null, CancellationToken.None).ConfigureAwait(false);
             throw BerthException.Invalid($"failed to enable {parent} the macvlan parent link: {up.Stderr.Trim()}");
         }
     }

@@ -56,7 +56,7 @@ internal sealed class NftablesFirewall : IFirewall
             var next = change(_ports);
             if (next == _ports) return; // nothing of ours changes: no nft call (a container without ports stopping)
             if (keepOnFailure) _ports = next;
-            await Command.RunCheckedAsync("nft", ["-f", "-"], NftRuleset.Render(_table, _networks.Values, AllPorts(next)),
+            await HostTool.RunCheckedAsync("nft", ["-f", "-"], NftRuleset.Render(_table, _networks.Values, AllPorts(next)),
                 $"apply nftables table ip {_table}", ct).ConfigureAwait(false);
             _ports = next;
         }
@@ -77,7 +77,7 @@ internal sealed class NftablesFirewall : IFirewall
             _networks = _networks.Clear();
             _ports = _ports.Clear();
             // Same add-then-delete trick: removing a table that is not there is not an error.
-            await Command.RunCheckedAsync("nft", ["-f", "-"], $"add table ip {_table}\ndelete table ip {_table}\n",
+            await HostTool.RunCheckedAsync("nft", ["-f", "-"], $"add table ip {_table}\ndelete table ip {_table}\n",
                 $"remove nftables table ip {_table}", ct).ConfigureAwait(false);
         }
         finally
@@ -92,7 +92,7 @@ internal sealed class NftablesFirewall : IFirewall
         try
         {
             var next = change(_networks);
-            await Command.RunCheckedAsync("nft", ["-f", "-"], NftRuleset.Render(_table, next.Values, AllPorts(_ports)),
+            await HostTool.RunCheckedAsync("nft", ["-f", "-"], NftRuleset.Render(_table, next.Values, AllPorts(_ports)),
                 $"apply nftables table ip {_table}", ct).ConfigureAwait(false);
             _networks = next;
         }
