@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Berth runs on (runc, nftables, iproute2, busybox-static, tini, git) and tests with (skopeo,
-# docker-registry)
+# docker-registry, python3-docker)
 # when missing.
 set -euo pipefail
 need=()
@@ -21,6 +21,8 @@ command -v git >/dev/null 2>&1 || need+=(git)
 command -v skopeo >/dev/null 2>&1 || need+=(skopeo)
 # Pull/push tests also run against Debian's registry (distribution 2.8.2), so they do not depend on ours being right.
 command -v docker-registry >/dev/null 2>&1 || need+=(docker-registry)
+# docker-py, as Debian ships it for its own python3, is one of the clients the tests drive.
+/usr/bin/python3 -c 'import docker' >/dev/null 2>&1 || need+=(python3-docker)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive

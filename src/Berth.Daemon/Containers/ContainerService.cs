@@ -83,6 +83,17 @@ internal sealed partial class ContainerService
 
     // ---- create ----
 
+    /// <summary>
+    /// The log configuration a container is created with, as dockerd stores it (and clients such as docker-py read it
+    /// back): the daemon's driver when none is named, with the daemon's --log-opt under the container's own.
+    /// </summary>
+    private LogConfig LogConfigOf(LogConfig? asked)
+    {
+        var config = new Dictionary<string, string>(_options.LogOpts);
+        foreach (var (k, v) in asked?.Config ?? []) config[k] = v;
+        return new LogConfig { Type = "json-file", Config = config };
+    }
+
     public async Task<ContainerCreateResponse> CreateAsync(ContainerCreateRequest req, string? name, CancellationToken ct)
     {
         if (name is not null && !ValidName().IsMatch(name))
@@ -137,6 +148,7 @@ internal sealed partial class ContainerService
                     NetworkMode = string.IsNullOrEmpty(host.NetworkMode) ? "bridge" : host.NetworkMode,
                     // As dockerd: the default /dev/shm size is stored at create, so inspect shows it.
                     ShmSize = host.ShmSize > 0 ? host.ShmSize : Runtime.Spec.SpecBuilder.DefaultShmSize,
+                    LogConfig = LogConfigOf(host.LogConfig),
                 },
                 EndpointsConfig = req.NetworkingConfig?.EndpointsConfig,
                 Mounts = mounts,

@@ -109,7 +109,8 @@ internal static class ContainerViews
             Name = r.Name,
             RestartCount = r.RestartCount,
             Driver = r.Driver,
-            HostConfig = r.HostConfig,
+            // Containers created before the log configuration was stored show the default one.
+            HostConfig = r.HostConfig.LogConfig is null ? r.HostConfig with { LogConfig = new LogConfig { Config = [] } } : r.HostConfig,
             GraphDriver = new DriverData { Name = r.Driver, Data = new Dictionary<string, string> { ["MergedDir"] = paths.Rootfs(r.Id) } },
             SizeRw = sizeRw,
             SizeRootFs = sizeRootFs,

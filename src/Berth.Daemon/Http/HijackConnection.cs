@@ -33,12 +33,11 @@ internal sealed class HijackConnection(PipeReader input, PipeWriter output) : St
     public async Task ErrorAsync(int status, string message, CancellationToken ct = default)
     {
         _answered = true;
-        var body = JsonSerializer.SerializeToUtf8Bytes(new ErrorResponse { Message = message }, Wire.Json.ErrorResponse);
-        var head = $"HTTP/1.1 {status} {ReasonPhrase(status)}\r\nContent-Type: application/json\r\nContent-Length: {body.Length + 1}\r\n" +
+        var body = HttpJson.Line(new ErrorResponse { Message = message }, Wire.Json.ErrorResponse);
+        var head = $"HTTP/1.1 {status} {ReasonPhrase(status)}\r\nContent-Type: application/json\r\nContent-Length: {body.Length}\r\n" +
                    $"Api-Version: {ApiVersion.Current}\r\nServer: {ApiVersion.ServerHeader}\r\nConnection: close\r\n\r\n";
         await output.WriteAsync(Encoding.ASCII.GetBytes(head), ct);
         await output.WriteAsync(body, ct);
-        await output.WriteAsync("\n"u8.ToArray(), ct);
     }
 
     public async Task NoContentAsync(CancellationToken ct = default)

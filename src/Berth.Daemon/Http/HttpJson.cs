@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using Berth.Api;
@@ -45,10 +46,28 @@ internal static class HttpJson
     {
         ctx.Response.StatusCode = status;
         ctx.Response.ContentType = "application/json";
-        var bytes = JsonSerializer.SerializeToUtf8Bytes(value, type);
-        ctx.Response.ContentLength = bytes.Length + 1;
-        await ctx.Response.Body.WriteAsync(bytes, ctx.RequestAborted);
-        await ctx.Response.Body.WriteAsync("\n"u8.ToArray(), ctx.RequestAborted);
+        var line = Line(value, type);
+        ctx.Response.ContentLength = line.Length;
+        await ctx.Response.Body.WriteAsync(line, ctx.RequestAborted);
+    }
+
+    /// <summary>
+    /// <paramref name="value"/>'s JSON and the line's end in one buffer, so that one write sends it: in a chunked
+    /// answer each write is a chunk, and docker-py's stream reader fails on a last chunk that is only a line's end.
+    /// </summary>
+    public static ReadOnlyMemory<byte> Line<T>(T value, JsonTypeInfo<T> type, bool crlf = false)
+    {
+        var buffer = new ArrayBufferWriter<byte>(256);
+        using (var w = new Utf8JsonWriter(buffer)) JsonSerializer.Serialize(w, value, type);
+        buffer.Write(crlf ? "\r\n"u8 : "\n"u8);
+        return buffer.WrittenMemory;
+    }
+
+    /// <summary>One line of a JSON stream (events, stats): written whole and flushed.</summary>
+    public static async Task WriteLineAsync<T>(Stream body, T value, JsonTypeInfo<T> type, CancellationToken ct, bool crlf = false)
+    {
+        await body.WriteAsync(Line(value, type, crlf), ct);
+        await body.FlushAsync(ct);
     }
 
     public static Task WriteErrorAsync(HttpContext ctx, int status, string message) =>

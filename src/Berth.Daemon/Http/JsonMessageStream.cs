@@ -33,10 +33,7 @@ internal sealed class JsonMessageStream
             _ctx.Response.ContentType = "application/json";
             Started = true;
         }
-        var body = _ctx.Response.Body;
-        await body.WriteAsync(JsonSerializer.SerializeToUtf8Bytes(m, Wire.Json.JsonMessage), ct);
-        await body.WriteAsync("\r\n"u8.ToArray(), ct);
-        await body.FlushAsync(ct);
+        await HttpJson.WriteLineAsync(_ctx.Response.Body, m, Wire.Json.JsonMessage, ct, crlf: true); // dockerd's line end here
     }
 
     /// <summary>

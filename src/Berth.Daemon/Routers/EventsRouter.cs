@@ -50,11 +50,5 @@ internal static class EventsRouter
         catch (IOException) { /* the client went away */ }
     }
 
-    private static async Task WriteAsync(Stream body, Api.EventMessage e, CancellationToken ct)
-    {
-        var bytes = JsonSerializer.SerializeToUtf8Bytes(e, Wire.Json.EventMessage);
-        await body.WriteAsync(bytes, ct);
-        await body.WriteAsync("\n"u8.ToArray(), ct);
-        await body.FlushAsync(ct);
-    }
+    private static Task WriteAsync(Stream body, Api.EventMessage e, CancellationToken ct) => HttpJson.WriteLineAsync(body, e, Wire.Json.EventMessage, ct);
 }

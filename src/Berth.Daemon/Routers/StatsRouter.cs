@@ -23,13 +23,8 @@ internal static class StatsRouter
             var body = ctx.Response.Body;
             try
             {
-                await svc.StreamStatsAsync(c, stream, oneShot, async sample =>
-                {
-                    var bytes = JsonSerializer.SerializeToUtf8Bytes(sample, Wire.Json.ContainerStatsResponse);
-                    await body.WriteAsync(bytes, ctx.RequestAborted);
-                    await body.WriteAsync("\n"u8.ToArray(), ctx.RequestAborted);
-                    await body.FlushAsync(ctx.RequestAborted);
-                }, ctx.RequestAborted);
+                await svc.StreamStatsAsync(c, stream, oneShot,
+                    sample => HttpJson.WriteLineAsync(body, sample, Wire.Json.ContainerStatsResponse, ctx.RequestAborted), ctx.RequestAborted);
             }
             catch (OperationCanceledException) when (ctx.RequestAborted.IsCancellationRequested) { /* the client went away */ }
             catch (IOException) { /* the client went away */ }

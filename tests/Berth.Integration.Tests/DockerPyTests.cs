@@ -1,0 +1,81 @@
+namespace Berth.Integration.Tests;
+
+/// <summary>
+/// docker-py (Debian's python3-docker, which speaks only the legacy build protocol) against berthd: builds from a
+/// directory and from a lone Dockerfile, a failing build, and the JSON streams it decodes itself (build, events, stats).
+/// </summary>
+public sealed class DockerPyTests(DaemonFixture d) : IClassFixture<DaemonFixture>
+{
+    /// <summary>Runs <paramref name="script"/> with Debian's python3 and docker-py, <c>c</c> a client of the test daemon.</summary>
+    private async Task<CommandResult> PyAsync(string script)
+    {
+        var file = Path.Combine(d.Root, $"py-{Guid.NewGuid():N}.py");
+        await File.WriteAllTextAsync(file, $"import docker, io, sys, time\nc = docker.DockerClient(base_url=\"unix://{d.Socket}\", version=\"auto\", timeout=120)\n{script}");
+        try { return await d.RunAsync("/usr/bin/python3", [file], null); }
+        finally { File.Delete(file); }
+    }
+
+    [Fact]
+    public async Task BuildsRunsAndReportsFailures()
+    {
+        string tag = "py-build-" + d.Tag, lone = "py-lone-" + d.Tag, failed = "py-failed-" + d.Tag;
+        var dir = d.NewContext(
+            ("Dockerfile", "FROM busybox AS base\nARG WHO=nobody\nRUN echo \"hi $WHO\" > /greet\nFROM base AS final\nLABEL kind=final\nCOPY f /f\nCMD [\"cat\", \"/greet\", \"/f\"]\nFROM final AS never\nRUN exit 9\n"),
+            ("f", "from the context\n"));
+        try
+        {
+            var r = await PyAsync($$"""
+                img, logs = c.images.build(path="{{dir}}", tag="{{tag}}", buildargs={"WHO": "py"}, labels={"by": "docker-py"},
+                                           target="final", rm=True, forcerm=True, nocache=True)
+                out = "".join(l.get("stream", "") for l in logs)
+                assert "Step 1/" in out and "Successfully built" in out, out
+                print(img.tags, img.labels["kind"], img.labels["by"])
+                # containers.run reads HostConfig.LogConfig back to fetch the output.
+                print(c.containers.run("{{tag}}", remove=True).decode(), end="")
+                img, _ = c.images.build(fileobj=io.BytesIO(b"FROM busybox\nRUN echo lone > /x\n"), tag="{{lone}}")
+                print(c.containers.run("{{lone}}", "cat /x", remove=True).decode(), end="")
+                try:
+                    c.images.build(fileobj=io.BytesIO(b"FROM busybox\nRUN echo failing && exit 7\n"), tag="{{failed}}")
+                    print("no error")
+                except docker.errors.BuildError as e:
+                    print("BuildError:", e.msg)
+                    # The step's own output is in the log the error carries.
+                    print("log:", "".join(l.get("stream", "") for l in e.build_log).splitlines().count("failing"))
+                """);
+            Assert.True(r.ExitCode == 0, r.ToString() + d.DaemonLog);
+            Assert.Equal(
+                $"['{tag}:latest'] final docker-py\nhi py\nfrom the context\nlone\n" +
+                "BuildError: The command '/bin/sh -c echo failing && exit 7' returned a non-zero code: 7\nlog: 1\n", r.Stdout);
+            Assert.Equal(1, (await d.DockerAsync("image", "inspect", failed)).ExitCode);
+            Assert.Equal("", (await d.DockerAsync("ps", "-aq", "--filter", "ancestor=busybox", "--filter", "status=exited")).Stdout.Trim());
+        }
+        finally
+        {
+            await d.DockerAsync("rmi", tag, lone);
+        }
+    }
+
+    [Fact]
+    public async Task DecodedStreamsEndCleanly()
+    {
+        // Each JSON line is one chunk: docker-py's decoder fails on a last chunk holding only a line's end.
+        var name = "py-streams-" + d.Tag;
+        try
+        {
+            var r = await PyAsync($$"""
+                since = int(time.time()) - 1
+                ct = c.containers.run("busybox", "sleep 30", detach=True, name="{{name}}")
+                stats = ct.stats(stream=True, decode=True)
+                print("stats", "memory_stats" in next(stats))
+                ct.stop(timeout=1)
+                events = list(c.events(since=since, until=int(time.time()) + 1, decode=True, filters={"container": "{{name}}"}))
+                print("events", [e["Action"] for e in events if e["Action"] in ("create", "start", "die", "stop")])
+                """);
+            Assert.Contains("stats True\nevents ['create', 'start', 'die', 'stop']\n", r.Stdout);
+        }
+        finally
+        {
+            await d.DockerAsync("rm", "-f", name);
+        }
+    }
+}
