@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Berth runs on (runc, nftables, iproute2, busybox-static, tini, git) and tests with (skopeo,
-# docker-registry, python3-docker)
+# docker-registry, python3-docker, docker-compose)
 # when missing.
 set -euo pipefail
 need=()
@@ -23,6 +23,7 @@ command -v skopeo >/dev/null 2>&1 || need+=(skopeo)
 command -v docker-registry >/dev/null 2>&1 || need+=(docker-registry)
 # docker-py, as Debian ships it for its own python3, is one of the clients the tests drive.
 /usr/bin/python3 -c 'import docker' >/dev/null 2>&1 || need+=(python3-docker)
+[ -x /usr/bin/docker-compose ] || need+=(docker-compose)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -95,6 +95,41 @@ public sealed class UserNetworkTests(DaemonFixture d) : IClassFixture<DaemonFixt
     }
 
     [Fact]
+    public async Task CreatedContainerDisconnectedAndReconnectedStartsWithItsNewSettings()
+    {
+        try
+        {
+            // docker-compose's sequence: create on the project network, disconnect, connect again with the aliases.
+            await Ok("network", "create", "rc1");
+            await StartWeb("rcweb", "rc1");
+            await Ok("create", "--name", "rcc", "--network", "rc1", "busybox", "sleep", "300");
+            await Ok("network", "disconnect", "rc1", "rcc");
+            Assert.Equal("{}", await Ok("inspect", "-f", "{{json .NetworkSettings.Networks}}", "rcc"));
+            await Ok("network", "connect", "--alias", "rcalias", "rc1", "rcc");
+            await Ok("start", "rcc");
+            Assert.Equal("[\"rcalias\"]", await Ok("inspect", "-f", "{{json (index .NetworkSettings.Networks \"rc1\").Aliases}}", "rcc"));
+            var ip = await Ok("inspect", "-f", "{{(index .NetworkSettings.Networks \"rc1\").IPAddress}}", "rcc");
+            Assert.Contains(ip, await Ok("exec", "rcweb", "nslookup", "rcalias", "127.0.0.11"));
+
+            // Disconnected and not connected again: it starts without that network (loopback alone), as under dockerd.
+            await Ok("create", "--name", "rcnone", "--network", "rc1", "busybox", "sleep", "300");
+            await Ok("network", "disconnect", "rc1", "rcnone");
+            await Ok("start", "rcnone");
+            Assert.Equal("lo", await Ok("exec", "rcnone", "sh", "-c", "ls /sys/class/net"));
+            Assert.Equal("{}", await Ok("inspect", "-f", "{{json .NetworkSettings.Networks}}", "rcnone"));
+            // A second disconnect has nothing to take away.
+            await Ok("stop", "-t", "0", "rcnone");
+            var again = await d.DockerAsync("network", "disconnect", "rc1", "rcnone");
+            Assert.NotEqual(0, again.ExitCode);
+            Assert.Contains("is not connected to network rc1", again.Stderr);
+        }
+        finally
+        {
+            await Remove(["rcc", "rcnone", "rcweb"], ["rc1"]);
+        }
+    }
+
+    [Fact]
     public async Task RunWithIpAndRemoveWhileInUse()
     {
         try

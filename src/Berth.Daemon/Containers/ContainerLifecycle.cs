@@ -81,10 +81,15 @@ internal sealed partial class ContainerService
             {
                 sandbox = await _network.CreateSandboxAsync(id, ct);
                 // Docker allows --ip only on user-defined networks, so the default bridge always allocates.
-                endpoint = await ConnectPrimaryAsync(r, sandbox, ct); // the default bridge or a user-defined network
-                ip = endpoint.IPv4;
-                ports = await ContainerPortsPublishing.PublishAsync(_network, r, endpoint, ct); // released with the endpoint
+                // The default bridge or a user-defined network, unless the container was disconnected from it.
+                if (!r.PrimaryDetached) endpoint = await ConnectPrimaryAsync(r, sandbox, ct);
                 extraEndpoints = await ConnectOtherNetworksAsync(r, sandbox, ct); // removed with the sandbox
+                // Ports are published on the network mode's endpoint, else on the first network the container is on.
+                if ((endpoint ?? extraEndpoints.FirstOrDefault()) is { } main)
+                {
+                    ip = main.IPv4;
+                    ports = await ContainerPortsPublishing.PublishAsync(_network, r, main, ct); // released with the endpoint
+                }
             }
             WriteEtcFiles(r, ip);
 

@@ -161,19 +161,22 @@ internal sealed partial class ContainerService
                 throw BerthException.Invalid($"container sharing network namespace with another container or host cannot be connected to any other network");
             if (info.IsPredefined && !string.IsNullOrEmpty(settings?.IPAMConfig?.IPv4Address))
                 throw BerthException.Invalid("user specified IP address is supported on user defined networks only");
-            if (AllEndpoints(r).Any(e => e.NetworkId == info.Id) || (!r.IsRunning && (SettingsFor(r, info) is not null || _network.Find(PrimaryNetwork(r))?.Id == info.Id)))
+            bool isPrimary = _network.Find(PrimaryNetwork(r))?.Id == info.Id;
+            if (AllEndpoints(r).Any(e => e.NetworkId == info.Id) || (!r.IsRunning && (SettingsFor(r, info) is not null || (isPrimary && !r.PrimaryDetached))))
                 throw new BerthException(ErrorKind.Forbidden, $"endpoint with name {r.Name.TrimStart('/')} already exists in network {info.Name}");
             var config = new Dictionary<string, EndpointSettings>(r.EndpointsConfig ?? [], StringComparer.Ordinal)
             {
                 [info.Name] = settings ?? new EndpointSettings(),
             };
+            // Connected again to its network mode's network: the next start joins it first again.
+            bool detached = r.PrimaryDetached && !isPrimary;
             if (!r.IsRunning || r.SandboxKey is null)
             {
-                Save(c, x => x with { EndpointsConfig = config });
+                Save(c, x => x with { EndpointsConfig = config, PrimaryDetached = detached });
                 return;
             }
             var ep = await _network.ConnectEndpointAsync(r.Id, r.SandboxKey, info.Id, RequestFor(r, info, settings), ct);
-            Save(c, x => x with { EndpointsConfig = config, ExtraEndpoints = [.. x.ExtraEndpoints, ep] });
+            Save(c, x => x with { EndpointsConfig = config, ExtraEndpoints = [.. x.ExtraEndpoints, ep], PrimaryDetached = detached });
             RefreshResolvConf(c.Record);
             Events.Network("connect", info.Id, info.Name, info.Driver, r.Id);
         }
@@ -196,12 +199,16 @@ internal sealed partial class ContainerService
             var ep = AllEndpoints(r).FirstOrDefault(e => e.NetworkId == info.Id);
             var config = new Dictionary<string, EndpointSettings>(r.EndpointsConfig ?? [], StringComparer.Ordinal);
             bool configured = config.Remove(info.Name) | config.Remove(info.Id);
-            if (ep is null && !configured && !(force && !r.IsRunning))
+            // A stopped container is on its network mode's network until disconnected from it.
+            bool isPrimary = _network.Find(PrimaryNetwork(r))?.Id == info.Id;
+            bool attached = isPrimary && !r.PrimaryDetached && !r.IsRunning;
+            if (ep is null && !configured && !attached && !(force && !r.IsRunning))
                 throw new BerthException(ErrorKind.Forbidden, $"container {r.Id} is not connected to network {info.Name}");
             if (ep is not null) await _network.DisconnectAsync(ep, ct);
             Save(c, x => x with
             {
                 EndpointsConfig = config,
+                PrimaryDetached = x.PrimaryDetached || isPrimary,
                 Endpoint = x.Endpoint?.EndpointId == ep?.EndpointId ? null : x.Endpoint,
                 ExtraEndpoints = x.ExtraEndpoints.Where(e => e.EndpointId != ep?.EndpointId).ToList(),
             });

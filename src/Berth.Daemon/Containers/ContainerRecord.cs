@@ -67,6 +67,12 @@ public sealed record ContainerRecord
 
     /// <summary>Stopped by the user (stop/kill via API): restart policies other than "always" leave it down.</summary>
     public bool ManuallyStopped { get; init; }
+    /// <summary>
+    /// Disconnected from its network mode's network and not connected again: a start leaves that network out, as
+    /// dockerd's start joins only the networks a container still lists (docker-compose disconnects and reconnects a
+    /// created container to set its aliases).
+    /// </summary>
+    public bool PrimaryDetached { get; init; }
     public EndpointRecord? Endpoint { get; init; }
     public string? SandboxKey { get; init; }
     /// <summary>Endpoints on networks beyond the network mode's (created with several, or connected live).</summary>

@@ -46,7 +46,7 @@ internal static class ContainerViews
         var result = new Dictionary<string, EndpointSettings>();
         var live = ContainerService.AllEndpoints(r).ToList();
         // Stopped: the networks it will join (its mode's, and those connected meanwhile), without addresses.
-        if (live.Count == 0) result[name] = Endpoint(r, name, null, name == "bridge" ? bridgeNetworkId : "");
+        if (live.Count == 0 && !r.PrimaryDetached) result[name] = Endpoint(r, name, null, name == "bridge" ? bridgeNetworkId : "");
         foreach (var key in (r.EndpointsConfig ?? []).Keys)
             if (key is not "default" && !result.ContainsKey(key)) result[key] = Endpoint(r, key, null, "");
         foreach (var ep in live)
