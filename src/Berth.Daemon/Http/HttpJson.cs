@@ -58,7 +58,9 @@ internal static class HttpJson
     public static ReadOnlyMemory<byte> Line<T>(T value, JsonTypeInfo<T> type, bool crlf = false)
     {
         var buffer = new ArrayBufferWriter<byte>(256);
-        using (var w = new Utf8JsonWriter(buffer)) JsonSerializer.Serialize(w, value, type);
+        // The writer takes the context's escaping, as JsonSerializer's own writer would.
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = type.Options.Encoder, Indented = type.Options.WriteIndented }))
+            JsonSerializer.Serialize(w, value, type);
         buffer.Write(crlf ? "\r\n"u8 : "\n"u8);
         return buffer.WrittenMemory;
     }
