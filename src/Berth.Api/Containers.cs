@@ -241,7 +241,7 @@ public sealed record EndpointSettings
     public IReadOnlyList<string>? Aliases { get; init; }
     public string MacAddress { get; init; } = "";
     public Dictionary<string, string>? DriverOpts { get; init; }
-    public int? GwPriority { get; init; }
+    public int GwPriority { get; init; }
     public string NetworkID { get; init; } = "";
     public string EndpointID { get; init; } = "";
     public string Gateway { get; init; } = "";
