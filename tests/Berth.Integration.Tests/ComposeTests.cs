@@ -59,6 +59,12 @@ public sealed class ComposeTests(DaemonFixture d) : IClassFixture<DaemonFixture>
             var ps = await ComposeAsync(dir, project, "ps");
             Assert.Matches($@"{web}\s.*Up \(healthy\)\s+127\.0\.0\.1:{port}->8080/tcp", ps.Stdout);
 
+            // docker-compose's own builder (docker-py's build call) instead of the docker CLI's: the same image, from the cache.
+            var pyBuild = await d.ShellAsync($"cd {dir} && COMPOSE_DOCKER_CLI_BUILD=0 /usr/bin/docker-compose -p {project} build web 2>&1");
+            Assert.True(pyBuild.ExitCode == 0, pyBuild.ToString());
+            Assert.Contains("Using cache", pyBuild.Stdout);
+            Assert.Contains("Successfully built", pyBuild.Stdout);
+
             var down = await ComposeAsync(dir, project, "down -v -t 1");
             Assert.True(down.ExitCode == 0, down.ToString());
             Assert.Equal("", (await d.DockerAsync("ps", "-aq", "--filter", $"label=com.docker.compose.project={project}")).Stdout.Trim());

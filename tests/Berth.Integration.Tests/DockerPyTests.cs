@@ -78,4 +78,52 @@ public sealed class DockerPyTests(DaemonFixture d) : IClassFixture<DaemonFixture
             await d.DockerAsync("rm", "-f", name);
         }
     }
+
+    [Fact]
+    public async Task ContainersVolumesAndNetworksThroughDockerPy()
+    {
+        string name = "py-c-" + d.Tag, vol = "py-vol-" + d.Tag, net = "py-net-" + d.Tag;
+        try
+        {
+            var r = await PyAsync($$$"""
+                import tarfile
+                v = c.volumes.create("{{{vol}}}")
+                n = c.networks.create("{{{net}}}")
+                ct = c.containers.run("busybox", ["sh", "-c", "echo out; echo err >&2; sleep 300"], detach=True, name="{{{name}}}",
+                                      volumes={"{{{vol}}}": {"bind": "/data", "mode": "rw"}}, network="{{{net}}}", ports={"80/tcp": ("127.0.0.1", None)})
+                for _ in range(50):
+                    if ct.logs() == b"out\nerr\n": break
+                    time.sleep(0.1)
+                ct.reload()
+                print(ct.status, ct.logs(stderr=False).decode().strip(), ct.logs(stdout=False).decode().strip())
+                print("port", ct.ports["80/tcp"][0]["HostIp"], int(ct.ports["80/tcp"][0]["HostPort"]) > 0)
+                r = ct.exec_run(["sh", "-c", "echo hi > /data/f; echo o; echo e >&2; exit 3"], demux=True)
+                print("exec", r.exit_code, r.output)
+                buf = io.BytesIO()
+                with tarfile.open(fileobj=buf, mode="w") as t:
+                    data = b"put"; ti = tarfile.TarInfo("put.txt"); ti.size = len(data); t.addfile(ti, io.BytesIO(data))
+                print("put", ct.put_archive("/tmp", buf.getvalue()))
+                bits, stat = ct.get_archive("/tmp/put.txt")
+                with tarfile.open(fileobj=io.BytesIO(b"".join(bits))) as t:
+                    print("get", stat["name"], t.extractfile("put.txt").read())
+                print("top", "PID" in ct.top()["Titles"])
+                print("net", list(c.networks.get("{{{net}}}").attrs["Containers"]) == [ct.id])
+                ct.stop(timeout=1)
+                print("wait", ct.wait()["StatusCode"])
+                ct.remove()
+                print("data", c.containers.run("busybox", "cat /data/f", volumes={"{{{vol}}}": {"bind": "/data"}}, remove=True))
+                n.remove(); v.remove()
+                """);
+            Assert.True(r.ExitCode == 0, r.ToString() + d.DaemonLog);
+            Assert.Equal(
+                "running out err\nport 127.0.0.1 True\nexec 3 (b'o\\n', b'e\\n')\nput True\nget put.txt b'put'\ntop True\nnet True\n" +
+                "wait 137\ndata b'hi\\n'\n", r.Stdout);
+        }
+        finally
+        {
+            await d.DockerAsync("rm", "-f", name);
+            await d.DockerAsync("network", "rm", net);
+            await d.DockerAsync("volume", "rm", vol);
+        }
+    }
 }
