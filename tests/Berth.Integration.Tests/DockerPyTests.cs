@@ -56,6 +56,34 @@ public sealed class DockerPyTests(DaemonFixture d) : IClassFixture<DaemonFixture
     }
 
     [Fact]
+    public async Task BuildOptionsAsDockerPySendsThem()
+    {
+        // A gzipped context, quiet, the RUN containers' limits, hosts, /dev/shm and network.
+        var tag = "py-opts-" + d.Tag;
+        var dir = d.NewContext(("Dockerfile", $"FROM busybox\nRUN ({BuildSupport.LimitsScript}; ls /sys/class/net | tr '\\n' ' ') > /limits\n"));
+        try
+        {
+            var r = await PyAsync($$"""
+                img, logs = c.images.build(path="{{dir}}", tag="{{tag}}", gzip=True, quiet=True, nocache=True,
+                                           container_limits={"memory": 64 * 1024 * 1024, "cpushares": 512},
+                                           extra_hosts={"myhost": "10.1.2.3"}, shmsize=16 * 1024 * 1024, network_mode="none")
+                logs = list(logs)
+                print(len(logs) <= 2, img.id in "".join(l.get("stream", "") for l in logs))
+                print(c.containers.run("{{tag}}", "cat /limits", remove=True, network_mode="none").decode(), end="")
+                """);
+            Assert.True(r.ExitCode == 0, r.ToString() + d.DaemonLog);
+            var lines = r.Stdout.Split('\n');
+            Assert.Equal("True True", lines[0]);
+            // memory, cpu quota (none asked), the host entry, the open-files limits, /dev/shm in kB, and only loopback.
+            Assert.Matches(@"^67108864\n(-1|max)\n10\.1\.2\.3\tmyhost\n\d+\n\d+\n16384\nlo \n?$", string.Join('\n', lines[1..]));
+        }
+        finally
+        {
+            await d.DockerAsync("rmi", tag);
+        }
+    }
+
+    [Fact]
     public async Task DecodedStreamsEndCleanly()
     {
         // Each JSON line is one chunk: docker-py's decoder fails on a last chunk holding only a line's end.
