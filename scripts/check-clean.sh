@@ -12,6 +12,7 @@ n=$(ip netns list 2>/dev/null | awk '{print $1}' | grep -E '^berth-pt-' | head -
 c=$(find /sys/fs/cgroup -maxdepth 3 -type d \( -name 'berth-it-*' -o -name 'berth-test-*' \) 2>/dev/null | head -5); [ -n "$c" ] && left+=$'\ncgroups:\n'"$c"
 p=$(ps -eo pid,args | grep -E 'berthd|berth-shim|berth-registry|runc ' | grep -E '/tmp/berth-' | grep -v grep | head -5); [ -n "$p" ] && left+=$'\nprocesses:\n'"$p"
 r=$(ls -d /berth-race-* /tmp/berth-race-* 2>/dev/null | head -5); [ -n "$r" ] && left+=$'\nfiles of the cp race tests (escaped onto the host):\n'"$r"
+s=$(ls -d /tmp/tmux-*/berth-it-* 2>/dev/null | head -5); [ -n "$s" ] && left+=$'\ntmux sockets of the interactive tests:\n'"$s"
 if [ -n "$left" ]; then
   echo "leftovers from the tests:$left"
   exit 1

@@ -1,8 +1,9 @@
 namespace Berth.Integration.Tests;
 
 /// <summary>
-/// A real pseudo-terminal for interactive tests: a tmux server on its own socket (so it never touches anyone
-/// else's tmux), one window per command; keys are typed into it and the screen is read back. Disposing kills the server.
+/// A real pseudo-terminal for interactive tests: a tmux server on its own socket under the test daemon's root (so it
+/// never touches anyone else's tmux, and leaves nothing in /tmp/tmux-UID), one window per command; keys are typed into
+/// it and the screen is read back. Disposing kills the server and removes its socket.
 /// </summary>
 internal sealed class TmuxTerminal : IAsyncDisposable
 {
@@ -13,7 +14,7 @@ internal sealed class TmuxTerminal : IAsyncDisposable
     public TmuxTerminal(DaemonFixture d, string name)
     {
         _d = d;
-        _socket = $"berth-it-{d.Tag}-{name}";
+        _socket = Path.Combine(d.Root, $"tmux-{name}");
     }
 
     /// <summary>Runs <paramref name="command"/> (bash) in a new window of the given size; it prints EXITED=code when done.</summary>
@@ -22,8 +23,8 @@ internal sealed class TmuxTerminal : IAsyncDisposable
         var window = $"w{_windows++}";
         var script = $"export DOCKER_HOST={_d.DockerHost}; {command}; echo EXITED=$?; sleep 120";
         var args = _windows == 1
-            ? new[] { "-L", _socket, "new-session", "-d", "-s", "t", "-n", window, "-x", $"{cols}", "-y", $"{rows}", script }
-            : new[] { "-L", _socket, "new-window", "-t", "t", "-n", window, script };
+            ? new[] { "-S", _socket, "new-session", "-d", "-s", "t", "-n", window, "-x", $"{cols}", "-y", $"{rows}", script }
+            : new[] { "-S", _socket, "new-window", "-t", "t", "-n", window, script };
         var r = await _d.RunAsync("tmux", args, null, 30);
         Assert.True(r.ExitCode == 0, r.ToString());
         return window;
@@ -31,18 +32,18 @@ internal sealed class TmuxTerminal : IAsyncDisposable
 
     public async Task TypeAsync(string window, params string[] keys)
     {
-        var r = await _d.RunAsync("tmux", ["-L", _socket, "send-keys", "-t", $"t:{window}", .. keys], null, 30);
+        var r = await _d.RunAsync("tmux", ["-S", _socket, "send-keys", "-t", $"t:{window}", .. keys], null, 30);
         Assert.True(r.ExitCode == 0, r.ToString());
     }
 
     public async Task ResizeAsync(string window, int cols, int rows)
     {
-        var r = await _d.RunAsync("tmux", ["-L", _socket, "resize-window", "-t", $"t:{window}", "-x", $"{cols}", "-y", $"{rows}"], null, 30);
+        var r = await _d.RunAsync("tmux", ["-S", _socket, "resize-window", "-t", $"t:{window}", "-x", $"{cols}", "-y", $"{rows}"], null, 30);
         Assert.True(r.ExitCode == 0, r.ToString());
     }
 
     public async Task<string> ScreenAsync(string window) =>
-        (await _d.RunAsync("tmux", ["-L", _socket, "capture-pane", "-p", "-t", $"t:{window}"], null, 30)).Stdout;
+        (await _d.RunAsync("tmux", ["-S", _socket, "capture-pane", "-p", "-t", $"t:{window}"], null, 30)).Stdout;
 
     /// <summary>Reads the screen until <paramref name="text"/> shows (bounded: about 15 s), and returns it.</summary>
     public async Task<string> WaitForAsync(string window, string text)
@@ -62,6 +63,7 @@ internal sealed class TmuxTerminal : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        if (_windows > 0) await _d.RunAsync("tmux", ["-L", _socket, "kill-server"], null, 30);
+        if (_windows > 0) await _d.RunAsync("tmux", ["-S", _socket, "kill-server"], null, 30);
+        File.Delete(_socket);
     }
 }
