@@ -113,7 +113,7 @@ public sealed class BuildRemoteTests(DaemonFixture d) : IClassFixture<DaemonFixt
         finally
         {
             await d.DockerAsync("rmi", tag);
-            Directory.Delete(work, recursive: true);
+            if (Directory.Exists(work)) Directory.Delete(work, recursive: true);
         }
     }
 
