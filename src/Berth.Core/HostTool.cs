@@ -49,8 +49,8 @@ public static class HostTool
         }
         catch (OperationCanceledException)
         {
-            // Only this process, by its own handle: it is ours.
-            try { p.Kill(); } catch (InvalidOperationException) { }
+            // Only this process and what it started (git's transport helpers), by its own handle: they are ours.
+            try { p.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
             throw;
         }
         catch (IOException)

@@ -207,11 +207,7 @@ internal static partial class RemoteContext
             var tar = new SinkStream(sink);
             await TarFile.CreateFromDirectoryAsync(dir, tar, includeBaseDirectory: false, ct);
         }
-        catch (System.ComponentModel.Win32Exception e)
-        {
-            throw new BuildFailedException($"cannot build from a Git repository: git is not installed ({e.Message})");
-        }
-        catch (BerthException e) when (e.Kind == ErrorKind.Unavailable)
+        catch (BerthException e) when (e.Kind == ErrorKind.Unavailable) // git itself could not run
         {
             throw new BuildFailedException($"cannot build from a Git repository: {e.Message}");
         }

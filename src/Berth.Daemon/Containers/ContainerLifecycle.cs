@@ -218,9 +218,8 @@ internal sealed partial class ContainerService
 
     private (long, int) LogLimits(ContainerRecord r)
     {
-        // The container's own options over the daemon's (stored merged at create; older containers have only their own).
-        var opts = new Dictionary<string, string>(_options.LogOpts);
-        foreach (var (k, v) in r.HostConfig.LogConfig?.Config ?? []) opts[k] = v;
+        // Stored merged at create; merged again for containers created before that, which hold only their own.
+        var opts = LogConfigOf(r.HostConfig.LogConfig).Config!;
         long size = opts.TryGetValue("max-size", out var s) ? ContainerValidation.ParseSize(s) : 20L * 1024 * 1024;
         int files = opts.TryGetValue("max-file", out var f) && int.TryParse(f, out var n) ? n : 5;
         return (size, files);
