@@ -132,6 +132,20 @@ public sealed class PortMapperTests
         }
     }
 
+    /// <summary>
+    /// A port given back can be listened on again. Tests of other classes run alongside and make loopback connections,
+    /// whose source port may briefly be this one: a few tries, about a second in all, before it counts as still held.
+    /// </summary>
+    private static async Task<bool> FreedAsync(int port)
+    {
+        for (int i = 0; i < 20; i++)
+        {
+            if (CanListen(port)) return true;
+            await Task.Delay(50);
+        }
+        return false;
+    }
+
     // No bridge here: the mapper is given a no-op instead of setting route_localnet on it.
     private const string Bridge = "test0";
 
@@ -151,7 +165,7 @@ public sealed class PortMapperTests
 
         await mapper.UnpublishAsync(ep.EndpointId, default);
         Assert.Empty(fw.Ports);
-        Assert.True(CanListen(port));
+        Assert.True(await FreedAsync(port));
     }
 
     [Fact]
@@ -172,7 +186,7 @@ public sealed class PortMapperTests
         Assert.Equal(ErrorKind.Conflict, e.Kind);
         Assert.Equal($"Bind for 0.0.0.0:{taken} failed: port is already allocated", e.Message);
         Assert.Empty(fw.Ports);
-        Assert.True(CanListen(free)); // the first port, reserved before the failure, was given back
+        Assert.True(await FreedAsync(free)); // the first port, reserved before the failure, was given back
     }
 
     [Fact]
@@ -184,7 +198,7 @@ public sealed class PortMapperTests
         var ep = Endpoint();
         await Assert.ThrowsAsync<BerthException>(() => mapper.PublishAsync(ep, Bridge, "10.1.2.0/24",
             [new PortRequest { ContainerPort = 80, Proto = "tcp", HostIp = "127.0.0.1", HostPortStart = port, HostPortEnd = port }], default));
-        Assert.True(CanListen(port));
+        Assert.True(await FreedAsync(port));
         // And the endpoint may publish again.
         var again = await mapper.PublishAsync(ep, Bridge, "10.1.2.0/24",
             [new PortRequest { ContainerPort = 80, Proto = "tcp", HostIp = "127.0.0.1", HostPortStart = port, HostPortEnd = port }], default);
