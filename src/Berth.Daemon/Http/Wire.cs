@@ -7,16 +7,24 @@ namespace Berth.Daemon.Http;
 
 /// <summary>
 /// The API's serializer as the daemon writes it: the source-generated <see cref="ApiJsonContext"/> with relaxed
-/// escaping, so messages read "No such container: x" rather than \u0022-escaped, as dockerd's do.
+/// escaping, so messages read "No such container: x" rather than \u0022-escaped, as dockerd's do, and a null read
+/// into a number or bool as its zero value, as dockerd's decoder reads it (<see cref="NullIsZero{T}"/>).
 /// </summary>
 internal static class Wire
 {
-    public static readonly ApiJsonContext Json = new(new JsonSerializerOptions
+    public static readonly ApiJsonContext Json = new(Options());
+
+    private static JsonSerializerOptions Options()
     {
-        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-        PropertyNameCaseInsensitive = true,
-        ReadCommentHandling = JsonCommentHandling.Skip,
-        AllowTrailingCommas = true,
-        NumberHandling = JsonNumberHandling.AllowReadingFromString,
-    });
+        var options = new JsonSerializerOptions
+        {
+            Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+            PropertyNameCaseInsensitive = true,
+            ReadCommentHandling = JsonCommentHandling.Skip,
+            AllowTrailingCommas = true,
+            NumberHandling = JsonNumberHandling.AllowReadingFromString,
+        };
+        foreach (var c in NullIsZero.Converters()) options.Converters.Add(c);
+        return options;
+    }
 }
