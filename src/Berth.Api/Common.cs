@@ -39,14 +39,31 @@ public sealed record ErrorDetail
     [JsonPropertyName("message")] public string? Message { get; init; }
 }
 
-/// <summary>What the prune endpoints of every resource answer.</summary>
-public sealed record PruneReport
+/// <summary>What <c>POST /containers/prune</c> answers (the list is null when nothing was deleted, as dockerd's).</summary>
+public sealed record ContainerPruneReport
 {
     public IReadOnlyList<string>? ContainersDeleted { get; init; }
-    public IReadOnlyList<string>? VolumesDeleted { get; init; }
-    public IReadOnlyList<ImageDeleteResponseItem>? ImagesDeleted { get; init; }
-    public IReadOnlyList<string>? NetworksDeleted { get; init; }
     public long SpaceReclaimed { get; init; }
+}
+
+/// <summary>What <c>POST /images/prune</c> answers.</summary>
+public sealed record ImagePruneReport
+{
+    public IReadOnlyList<ImageDeleteResponseItem>? ImagesDeleted { get; init; }
+    public long SpaceReclaimed { get; init; }
+}
+
+/// <summary>What <c>POST /volumes/prune</c> answers.</summary>
+public sealed record VolumePruneReport
+{
+    public IReadOnlyList<string>? VolumesDeleted { get; init; }
+    public long SpaceReclaimed { get; init; }
+}
+
+/// <summary>What <c>POST /networks/prune</c> answers: names alone, a network holds no space.</summary>
+public sealed record NetworkPruneReport
+{
+    public IReadOnlyList<string>? NetworksDeleted { get; init; }
 }
 
 /// <summary>Docker's <c>filters</c> query parameter: a JSON map of name → list of values (older clients send name → {value: true}).</summary>

@@ -7,13 +7,13 @@ public sealed record ContainerPruneOptions
     public IReadOnlyDictionary<string, IReadOnlyList<string>>? Filters { get; init; }
 }
 
-public sealed record ContainerPruneResult(PruneReport Report);
+public sealed record ContainerPruneResult(ContainerPruneReport Report);
 
 public sealed partial class BerthClient
 {
     public async Task<ContainerPruneResult> ContainerPruneAsync(ContainerPruneOptions? options = null, CancellationToken ct = default)
     {
-        var r = await SendForAsync(HttpMethod.Post, "/containers/prune", new Query().Filters(options?.Filters), null, ApiJsonContext.Default.PruneReport, ct).ConfigureAwait(false);
+        var r = await SendForAsync(HttpMethod.Post, "/containers/prune", new Query().Filters(options?.Filters), null, ApiJsonContext.Default.ContainerPruneReport, ct).ConfigureAwait(false);
         return new ContainerPruneResult(r);
     }
 }

@@ -7,13 +7,13 @@ public sealed record ImagePruneOptions
     public IReadOnlyDictionary<string, IReadOnlyList<string>>? Filters { get; init; }
 }
 
-public sealed record ImagePruneResult(PruneReport Report);
+public sealed record ImagePruneResult(ImagePruneReport Report);
 
 public sealed partial class BerthClient
 {
     public async Task<ImagePruneResult> ImagePruneAsync(ImagePruneOptions? options = null, CancellationToken ct = default)
     {
-        var r = await SendForAsync(HttpMethod.Post, "/images/prune", new Query().Filters(options?.Filters), null, ApiJsonContext.Default.PruneReport, ct).ConfigureAwait(false);
+        var r = await SendForAsync(HttpMethod.Post, "/images/prune", new Query().Filters(options?.Filters), null, ApiJsonContext.Default.ImagePruneReport, ct).ConfigureAwait(false);
         return new ImagePruneResult(r);
     }
 }

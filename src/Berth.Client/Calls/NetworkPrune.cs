@@ -7,13 +7,13 @@ public sealed record NetworkPruneOptions
     public IReadOnlyDictionary<string, IReadOnlyList<string>>? Filters { get; init; }
 }
 
-public sealed record NetworkPruneResult(PruneReport Report);
+public sealed record NetworkPruneResult(NetworkPruneReport Report);
 
 public sealed partial class BerthClient
 {
     public async Task<NetworkPruneResult> NetworkPruneAsync(NetworkPruneOptions? options = null, CancellationToken ct = default)
     {
-        var r = await SendForAsync(HttpMethod.Post, "/networks/prune", new Query().Filters(options?.Filters), null, ApiJsonContext.Default.PruneReport, ct).ConfigureAwait(false);
+        var r = await SendForAsync(HttpMethod.Post, "/networks/prune", new Query().Filters(options?.Filters), null, ApiJsonContext.Default.NetworkPruneReport, ct).ConfigureAwait(false);
         return new NetworkPruneResult(r);
     }
 }

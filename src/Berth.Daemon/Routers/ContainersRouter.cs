@@ -126,7 +126,7 @@ internal static class ContainersRouter
                 catch (BerthException) { /* raced with a start: not prunable any more */ }
             }
             svc.Events.Pruned("container", reclaimed);
-            await HttpJson.WriteAsync(ctx, new PruneReport { ContainersDeleted = deleted, SpaceReclaimed = reclaimed }, Wire.Json.PruneReport);
+            await HttpJson.WriteAsync(ctx, new ContainerPruneReport { ContainersDeleted = deleted.Count > 0 ? deleted : null, SpaceReclaimed = reclaimed }, Wire.Json.ContainerPruneReport);
         });
     }
 

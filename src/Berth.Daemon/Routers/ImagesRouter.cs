@@ -38,7 +38,7 @@ internal static class ImagesRouter
             }, id => containers.ImageInUse(id, out _), ctx.RequestAborted);
             ImageEvents.Removed(containers.Events, before, result.Deleted);
             containers.Events.Pruned("image", result.SpaceReclaimed);
-            await HttpJson.WriteAsync(ctx, new PruneReport { ImagesDeleted = Items(result.Deleted), SpaceReclaimed = result.SpaceReclaimed }, Wire.Json.PruneReport);
+            await HttpJson.WriteAsync(ctx, new ImagePruneReport { ImagesDeleted = result.Deleted.Count > 0 ? Items(result.Deleted) : null, SpaceReclaimed = result.SpaceReclaimed }, Wire.Json.ImagePruneReport);
         });
 
         app.MapMethods("/images/{**rest}", ["GET", "POST", "DELETE"], (HttpContext ctx, string rest) =>

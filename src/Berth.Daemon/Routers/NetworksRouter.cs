@@ -98,7 +98,7 @@ internal static class NetworksRouter
                 catch (BerthException) { /* raced with a connect: in use after all */ }
             }
             containers.Events.Pruned("network", 0);
-            await HttpJson.WriteAsync(ctx, new PruneReport { NetworksDeleted = deleted }, Wire.Json.PruneReport);
+            await HttpJson.WriteAsync(ctx, new NetworkPruneReport { NetworksDeleted = deleted.Count > 0 ? deleted : null }, Wire.Json.NetworkPruneReport);
         });
     }
 

@@ -75,7 +75,7 @@ internal static class VolumesRouter
                 reclaimed += size;
             }
             containers.Events.Pruned("volume", reclaimed);
-            await HttpJson.WriteAsync(ctx, new PruneReport { VolumesDeleted = deleted, SpaceReclaimed = reclaimed }, Wire.Json.PruneReport);
+            await HttpJson.WriteAsync(ctx, new VolumePruneReport { VolumesDeleted = deleted.Count > 0 ? deleted : null, SpaceReclaimed = reclaimed }, Wire.Json.VolumePruneReport);
         });
     }
 
