@@ -480,6 +480,20 @@ public sealed partial class Executor(IBuildImages images, IBuildContainers conta
                     // As dockerd: a note when this replaces a real check (from this Dockerfile or the base image).
                     if (c.Healthcheck?.Test is { Count: > 0 } old && old[0] != "NONE")
                         note = $"Note: overriding previous HEALTHCHECK: [{string.Join(' ', old)}]\n";
+                    // dockerd's legacy builder commits the step through a container whose create merged the previous
+                    // check into this one: the times and retries this one leaves unset are the previous one's, even
+                    // under HEALTHCHECK NONE (a later --health-cmd at run takes them).
+                    if (c.Healthcheck is { } prev)
+                    {
+                        hc = hc with
+                        {
+                            Interval = hc.Interval is null or 0 ? prev.Interval : hc.Interval,
+                            Timeout = hc.Timeout is null or 0 ? prev.Timeout : hc.Timeout,
+                            StartPeriod = hc.StartPeriod is null or 0 ? prev.StartPeriod : hc.StartPeriod,
+                            StartInterval = hc.StartInterval is null or 0 ? prev.StartInterval : hc.StartInterval,
+                            Retries = hc.Retries is null or 0 ? prev.Retries : hc.Retries,
+                        };
+                    }
                     c = c with { Healthcheck = hc };
                     break;
                 }
@@ -613,6 +627,10 @@ public sealed partial class Executor(IBuildImages images, IBuildContainers conta
         var envKeys = env.Select(e => e.Split('=', 2)[0]).ToHashSet(StringComparer.Ordinal);
         var argEnv = st.Args.Where(a => a.Value is not null && !envKeys.Contains(a.Key)).Select(a => $"{a.Key}={a.Value}").ToList();
         foreach (var a in st.Args.Keys) if (run.Options.BuildArgs.ContainsKey(a)) run.UsedArgs.Add(a);
+        // The proxy args need no ARG line: given with --build-arg they reach the command, as in dockerd, but stay out
+        // of its history and cache key unless the Dockerfile declares them (so a proxy change keeps the cache).
+        var proxyEnv = Predefined.Where(p => !st.Args.ContainsKey(p) && !envKeys.Contains(p)
+            && run.Options.BuildArgs.TryGetValue(p, out var v) && v is not null).Select(p => $"{p}={run.Options.BuildArgs[p]}").ToList();
         // The mounts' specs (not a cache's content) belong to the step, as in BuildKit: in its history and cache key.
         var createdBy = string.Concat(mounts.Select(m => "--mount=" + m.Canonical() + " "))
             + (argEnv.Count > 0 ? $"|{argEnv.Count} {string.Join(' ', argEnv)} " : "") + string.Join(' ', argv);
@@ -632,7 +650,7 @@ public sealed partial class Executor(IBuildImages images, IBuildContainers conta
         {
             ImageId = image,
             Cmd = argv,
-            Env = [.. env, .. argEnv],
+            Env = [.. env, .. argEnv, .. proxyEnv],
             User = st.Config.User,
             WorkingDir = st.Config.WorkingDir,
             NetworkMode = network,

@@ -85,10 +85,11 @@ public static class LayerApplier
         var state = new ApplyState(root, prefix, mode, options);
         using (var reader = new TarReader(hashing, leaveOpen: true))
         {
-            bool any = false;
-            while (NextEntry(reader, () => any || hashing.Length > 0) is { } entry)
+            long dataEnd = -1;
+            while (NextEntry(reader, () => hashing.Length, dataEnd) is { } entry)
             {
-                any = true;
+                // The reader stops at the start of the entry's data: where it ends tells a missing padding from a cut.
+                dataEnd = hashing.Length + (entry.EntryType is TarEntryType.RegularFile or TarEntryType.V7RegularFile ? entry.Length : 0);
                 ct.ThrowIfCancellationRequested();
                 state.Apply(entry);
             }
@@ -106,15 +107,17 @@ public static class LayerApplier
         };
     }
 
-    // An empty stream is an empty layer (Go's archive/tar reads it so, and so does every registry); a tar that stops
-    // in the middle of an entry is the sender's error, not the daemon's.
-    private static TarEntry? NextEntry(TarReader reader, Func<bool> started)
+    // An empty stream is an empty layer (Go's archive/tar reads it so, and so does every registry). A stream that ends
+    // right after an entry's data, without the padding to its block's end or the end-of-archive blocks, is a whole
+    // archive too: the docker CLI sends `build -f -` contexts so, and dockerd takes them. A tar that stops inside an
+    // entry's header or data is the sender's error, not the daemon's.
+    private static TarEntry? NextEntry(TarReader reader, Func<long> consumed, long lastDataEnd)
     {
         try
         {
             return reader.GetNextEntry(copyData: false);
         }
-        catch (EndOfStreamException) when (!started())
+        catch (EndOfStreamException) when (consumed() is var at && (at == 0 || (lastDataEnd >= 0 && at >= lastDataEnd && at <= RoundUp(lastDataEnd))))
         {
             return null;
         }
@@ -123,6 +126,8 @@ public static class LayerApplier
             throw BerthException.Invalid("the layer tar ends in the middle of an entry");
         }
     }
+
+    private static long RoundUp(long offset) => (offset + 511) / 512 * 512;
 
     private sealed class ApplyState(string root, List<string> prefix, WhiteoutMode mode, ExtractOptions options)
     {

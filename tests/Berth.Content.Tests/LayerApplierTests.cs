@@ -1,3 +1,4 @@
+using System.Text;
 using System.Security.Cryptography;
 using Berth.Core.Interop;
 using Berth.Core;
@@ -42,6 +43,29 @@ public sealed class LayerApplierTests : IDisposable
         Assert.Equal(ErrorKind.InvalidArgument, e.Kind);
         var header = new MemoryStream(whole.ToArray()[..100]);
         Assert.Equal(ErrorKind.InvalidArgument, Assert.Throws<BerthException>(() => LayerApplier.Apply(header, _box.Root, WhiteoutMode.Delete, CancellationToken.None)).Kind);
+    }
+
+    [Fact]
+    public void Extract_ATarThatStopsRightAfterItsLastData_IsWhole_ButOneCutInsideAnEntryIsNot()
+    {
+        // The docker CLI sends `build -f -` contexts with neither the last block's padding nor the end-of-archive
+        // blocks; dockerd reads them. A cut inside the data or inside the next header stays an error.
+        var bytes = new TestTar().File("a", "first").File("f", new string('x', 2000)).Build();
+        int dataStart = bytes.AsSpan().IndexOf(Encoding.ASCII.GetBytes(new string('x', 2000))), dataEnd = dataStart + 2000;
+        foreach (var end in new[] { dataEnd, dataEnd + 10 })
+        {
+            var dir = Path.Combine(_box.Root, "ok" + end);
+            LayerApplier.Extract(new MemoryStream(bytes[..end]), dir, new ExtractOptions(), CancellationToken.None);
+            Assert.Equal(new string('x', 2000), File.ReadAllText(Path.Combine(dir, "f")));
+            Assert.Equal("first", File.ReadAllText(Path.Combine(dir, "a")));
+        }
+        int secondHeader = (bytes.AsSpan().IndexOf("first"u8) / 512 + 1) * 512; // the block after the first file's data
+        foreach (var end in new[] { dataEnd - 1, dataStart - 100, secondHeader + 100 })
+        {
+            var e = Assert.Throws<BerthException>(() =>
+                LayerApplier.Extract(new MemoryStream(bytes[..end]), Path.Combine(_box.Root, "cut" + end), new ExtractOptions(), CancellationToken.None));
+            Assert.Equal(ErrorKind.InvalidArgument, e.Kind);
+        }
     }
 
     [Fact]

@@ -51,4 +51,100 @@ public sealed class BuildParityTests(DaemonFixture d) : IClassFixture<DaemonFixt
         Assert.Contains("Dockerfile:2: time: invalid duration \"xx\"", b.Stdout);
         Assert.DoesNotContain("Step 1/", b.Stdout);
     }
+
+    [Fact]
+    public async Task HealthcheckKeepsTheTimesItLeavesUnset_FromTheOneBefore()
+    {
+        // dockerd's legacy builder merges the previous check's times and retries into a HEALTHCHECK that leaves them
+        // unset, NONE included; a run with --health-cmd then takes them (probes every 1s, not the 30s default).
+        var parent = "bp-hc-" + d.Tag;
+        var b = await d.DockerBuildAsync(d.NewContext(("Dockerfile",
+            "FROM busybox\nHEALTHCHECK --interval=1s --timeout=2s --start-period=3s --retries=2 CMD true\n")), "-t", parent);
+        Assert.True(b.ExitCode == 0, b.ToString());
+        var none = await d.DockerBuildAsync(d.NewContext(("Dockerfile",
+            $"FROM {parent}\nHEALTHCHECK NONE\n")), "-t", parent + "-none");
+        Assert.True(none.ExitCode == 0, none.ToString());
+        var other = await d.DockerBuildAsync(d.NewContext(("Dockerfile",
+            $"FROM {parent}\nHEALTHCHECK --retries=5 CMD false\n")), "-t", parent + "-other");
+        Assert.True(other.ExitCode == 0, other.ToString());
+        var i = await d.DockerAsync("image", "inspect", "-f", "{{json .Config.Healthcheck}}", parent + "-none", parent + "-other");
+        Assert.True(i.ExitCode == 0, i.ToString());
+        Assert.Equal(
+            """{"Test":["NONE"],"Interval":1000000000,"Timeout":2000000000,"StartPeriod":3000000000,"Retries":2}""" + "\n" +
+            """{"Test":["CMD-SHELL","false"],"Interval":1000000000,"Timeout":2000000000,"StartPeriod":3000000000,"Retries":5}""" + "\n",
+            i.Stdout);
+    }
+
+    [Fact]
+    public async Task ProxyArgsReachRunWithoutAnArgLine_ButNotItsHistory()
+    {
+        var tag = "bp-proxy-" + d.Tag;
+        var dir = d.NewContext(("Dockerfile", "FROM busybox\nRUN echo \"p=$HTTP_PROXY n=$no_proxy\" > /proxy\n"));
+        var b = await d.DockerBuildAsync(dir, "-t", tag, "--build-arg", "HTTP_PROXY=http://127.0.0.1:3128", "--build-arg", "no_proxy=localhost");
+        Assert.True(b.ExitCode == 0, b.ToString());
+        Assert.DoesNotContain("were not consumed", b.Stdout);
+        var r = await d.DockerAsync("run", "--rm", tag, "cat", "/proxy");
+        Assert.Equal("p=http://127.0.0.1:3128 n=localhost\n", r.Stdout);
+        var h = await d.DockerAsync("history", "--no-trunc", "--format", "{{.CreatedBy}}", tag);
+        Assert.DoesNotContain("PROXY=", h.Stdout, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("|1 ", h.Stdout);
+        // Another proxy keeps the cache: the step's key leaves undeclared proxy args out, as dockerd's does.
+        var again = await d.DockerBuildAsync(dir, "-t", tag, "--build-arg", "HTTP_PROXY=http://127.0.0.1:3129");
+        Assert.Contains("Using cache", again.Stdout);
+    }
+
+    [Fact]
+    public async Task DockerfileFromStdinWithAContextDirectory()
+    {
+        // `docker build -f - DIR`: the CLI appends the Dockerfile to the context tar and leaves the archive unfinished
+        // (no padding, no end blocks), which dockerd reads as whole.
+        var tag = "bp-stdin-" + d.Tag;
+        var dir = d.NewContext(("data.txt", "from the context\n"), ("Dockerfile", "FROM busybox\nRUN false\n"));
+        var b = await d.ShellAsync($"cd {dir} && printf 'FROM busybox\\nCOPY data.txt /data.txt\\n' | DOCKER_BUILDKIT=0 DOCKER_HOST={d.DockerHost} "
+            + $"/usr/local/bin/docker build -f - -t {tag} . 2>&1");
+        Assert.True(b.ExitCode == 0, b.ToString() + d.DaemonLog);
+        Assert.Equal("from the context\n", (await d.DockerAsync("run", "--rm", tag, "cat", "/data.txt")).Stdout);
+    }
+
+    [Fact]
+    public async Task ProcessesHaveTheirPrimaryGroupAmongTheSupplementaryOnes()
+    {
+        // dockerd puts the primary group in the supplementary list too: `id` shows groups=, in a RUN step as in a run.
+        var tag = "bp-groups-" + d.Tag;
+        var b = await d.DockerBuildAsync(d.NewContext(("Dockerfile", "FROM busybox\nUSER nobody\nRUN id > /tmp/id\nUSER root\n")), "-t", tag);
+        Assert.True(b.ExitCode == 0, b.ToString());
+        Assert.Equal("uid=65534(nobody) gid=65534(nobody) groups=65534(nobody)\n", (await d.DockerAsync("run", "--rm", tag, "cat", "/tmp/id")).Stdout);
+        Assert.Equal("uid=65534(nobody) gid=65534(nobody) groups=65534(nobody)\n", (await d.DockerAsync("run", "--rm", "--user", "nobody", "busybox", "id")).Stdout);
+        Assert.Equal("uid=0(root) gid=0(root) groups=0(root)\n", (await d.DockerAsync("run", "--rm", "busybox", "id")).Stdout);
+    }
+
+    [Fact]
+    public async Task ARunThatChangesNothingAddsNoLayer()
+    {
+        var tag = "bp-nolayer-" + d.Tag;
+        var b = await d.DockerBuildAsync(d.NewContext(("Dockerfile", "FROM busybox\nRUN true\nRUN touch /made\n")), "-t", tag);
+        Assert.True(b.ExitCode == 0, b.ToString());
+        // busybox's layer and the touch's: `RUN true` is a history entry of 0B and no layer, as dockerd builds it.
+        Assert.Equal("2", (await d.DockerAsync("inspect", "-f", "{{len .RootFS.Layers}}", tag)).Stdout.Trim());
+        var h = await d.DockerAsync("history", "--no-trunc", "--format", "{{.CreatedBy}}|{{.Size}}", tag);
+        Assert.Contains("/bin/sh -c true|0B\n", h.Stdout);
+    }
+
+    [Fact]
+    public async Task ErrorsFoundBeforeTheBuildAreErrorAnswers()
+    {
+        // As dockerd: no Dockerfile, no such target, a Dockerfile named outside the context: an HTTP error, which the
+        // CLI prints as "Error response from daemon: ...", not a message in a 200 stream.
+        var dir = d.NewContext(("Dockerfile", "FROM busybox AS one\nRUN true\n"));
+        // (The CLI checks -f itself, so the daemon's answer is asked for directly.)
+        var missing = await d.ShellAsync($"tar -C {dir} -cf - . | curl -s -w '\\n%{{http_code}}' --unix-socket {d.Socket} -X POST "
+            + "-H 'Content-Type: application/x-tar' --data-binary @- 'http://x/build?dockerfile=nosuch'");
+        Assert.Equal("{\"message\":\"Cannot locate specified Dockerfile: nosuch\"}\n\n400", missing.Stdout);
+        var target = await d.DockerBuildAsync(dir, "--target", "two");
+        Assert.Equal(1, target.ExitCode);
+        Assert.Contains("Error response from daemon: failed to reach build target two in Dockerfile", target.Stdout);
+        var outside = await d.ShellAsync($"curl -s -w '\\n%{{http_code}}' --unix-socket {d.Socket} -X POST -H 'Content-Type: application/x-tar' "
+            + $"--data-binary @/dev/null 'http://x/build?dockerfile=..%2FDockerfile'");
+        Assert.Equal("{\"message\":\"forbidden path outside the build context: ../Dockerfile\"}\n\n400", outside.Stdout);
+    }
 }

@@ -244,8 +244,10 @@ public sealed class BuildTests(DaemonFixture d) : IClassFixture<DaemonFixture>
         var make = await d.ShellAsync($"cd {work} && mkdir -p in && printf 'FROM busybox\\n' > in/Dockerfile && echo EVIL > evil-{d.Tag} "
             + $"&& tar -C in -cf {tar} Dockerfile && tar -rf {tar} -C {work} --transform 's,^,../,' evil-{d.Tag} && rm evil-{d.Tag}");
         Assert.True(make.ExitCode == 0, make.ToString());
-        var r = await d.ShellAsync($"curl -s --unix-socket {d.Socket} -X POST -H 'Content-Type: application/x-tar' --data-binary @{tar} 'http://x/build?t=bt-evil'");
-        Assert.Contains("errorDetail", r.Stdout);
+        var r = await d.ShellAsync($"curl -s -w '\\n%{{http_code}}' --unix-socket {d.Socket} -X POST -H 'Content-Type: application/x-tar' --data-binary @{tar} 'http://x/build?t=bt-evil'");
+        // Found before the build begins: an error answer (400 and its message), as dockerd's.
+        Assert.EndsWith("\n400", r.Stdout);
+        Assert.Contains("\"message\":\"invalid build context", r.Stdout);
         Assert.Contains("../evil", r.Stdout);
         Assert.Empty(Directory.EnumerateFiles(d.Root, $"evil-{d.Tag}", SearchOption.AllDirectories));
         Assert.NotEqual(0, (await d.DockerAsync("image", "inspect", "bt-evil")).ExitCode);

@@ -147,15 +147,16 @@ internal sealed class BuildContainers(ContainerService containers, ContainerFile
             var spool = Path.Combine(spoolDir, $"build-{Guid.NewGuid():N}");
             try
             {
+                int changes;
                 using (var lease = await containers.LeaseRootfsAsync(id, mount: false, ct))
                 {
                     await using var f = new FileStream(spool, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous);
-                    await files.DiffOf(lease).WriteTarAsync(f, ct);
+                    changes = await files.DiffOf(lease).WriteTarAsync(f, ct);
                 }
                 var parent = containers.Images.Resolve(imageId) ?? throw Core.BerthException.NotFound($"No such image: {imageId}");
                 await using var layer = new FileStream(spool, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.Asynchronous);
-                // A step that changed nothing adds no layer (an empty diff is not even a tar).
-                var img = await containers.Images.CommitAsync(parent, layer.Length == 0 ? null : layer, new CommitOptions { Config = config, CreatedBy = createdBy, Author = author }, ct);
+                // A step that changed nothing (RUN true) adds no layer, only its history entry, as with dockerd.
+                var img = await containers.Images.CommitAsync(parent, changes == 0 ? null : layer, new CommitOptions { Config = config, CreatedBy = createdBy, Author = author }, ct);
                 return new BuildImage(img.Id, containers.Images.GetConfig(img));
             }
             finally

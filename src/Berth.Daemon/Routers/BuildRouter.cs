@@ -69,6 +69,8 @@ internal static class BuildRouter
         };
         // As dockerd: squash needs its experimental mode, which Berth does not have; a platform must parse.
         if (q.QueryBool("squash")) throw BerthException.Invalid("squash is only supported with experimental mode");
+        // dockerd joins the name to the context's root: one that climbs out of it is refused, not clamped.
+        if (ClimbsOut(options.Dockerfile)) throw BerthException.Invalid($"forbidden path outside the build context: {options.Dockerfile}");
         if (options.Platform is { } platform) Content.Platforms.Parse(platform);
         if (q.QueryString("isolation") is { } iso && iso != "default") throw BerthException.Invalid($"Unsupported isolation: \"{iso}\"");
         if (q.Query["securityopt"].Any(o => !string.IsNullOrEmpty(o)))
@@ -160,8 +162,10 @@ internal static class BuildRouter
                 }
             }
         }
-        catch (DockerfileException e) when (!stream.Started)
+        catch (Exception e) when (e is DockerfileException or BuildFailedException && !stream.Started)
         {
+            // Found before the first message (no Dockerfile, a context that is no tar, a target that is not
+            // there): an error answer, as dockerd's, which the CLI prints as "Error response from daemon: ...".
             throw BerthException.Invalid(e.Message);
         }
         catch (BadHttpRequestException) when (!stream.Started)
@@ -180,6 +184,19 @@ internal static class BuildRouter
             context?.Dispose();
             File.Delete(spool);
         }
+    }
+
+    /// <summary>Whether <paramref name="path"/>, joined to a root, lands above it (<c>../Dockerfile</c>, <c>a/../../x</c>).</summary>
+    private static bool ClimbsOut(string path)
+    {
+        if (path.StartsWith('/')) return false;
+        int depth = 0;
+        foreach (var part in path.Split('/'))
+        {
+            if (part == "..") { if (--depth < 0) return true; }
+            else if (part is not ("" or ".")) depth++;
+        }
+        return false;
     }
 
     /// <summary><c>ulimits</c>: a JSON array of <c>{"Name","Soft","Hard"}</c>, as the docker CLI sends <c>--ulimit</c>.</summary>

@@ -86,8 +86,9 @@ public sealed class LayerDiff
     /// <summary>
     /// Writes the layer as an uncompressed OCI tar: added and modified entries with their content, deletions as
     /// <c>.wh.&lt;name&gt;</c>, directories that replace a lower one entirely followed by <c>.wh..wh..opq</c>.
+    /// Returns how many changes it wrote: 0 is a tar of nothing, which a commit takes as no layer at all.
     /// </summary>
-    public async Task WriteTarAsync(Stream output, CancellationToken ct = default)
+    public async Task<int> WriteTarAsync(Stream output, CancellationToken ct = default)
     {
         var entries = Collect(ct);
         // The layer's tree is written by the container through its merged view (which can plant symlinks between
@@ -110,6 +111,7 @@ public sealed class LayerDiff
         // No change is still a layer: the end-of-archive blocks alone (Docker's well-known empty layer), which the
         // tar writer only adds after an entry.
         if (entries.Count == 0) await output.WriteAsync(new byte[1024], ct).ConfigureAwait(false);
+        return entries.Count;
     }
 
     private sealed record Entry(string Path, ChangeKind Kind, string? HostPath, bool Opaque, DateTimeOffset Mtime);
