@@ -40,7 +40,7 @@ public static class ConfigChanges
                 "VOLUME" => config with { Volumes = AddVolumes(config.Volumes, args) },
                 "ONBUILD" => config with { OnBuild = [.. config.OnBuild ?? [], OnBuildTrigger(args)] },
                 "HEALTHCHECK" => config with { Healthcheck = Healthcheck(args) },
-                _ => throw BerthException.Invalid($"{instruction} is not a valid change command"),
+                _ => throw BerthException.Invalid($"{instruction.ToLowerInvariant()} is not a valid change command"),
             };
         }
         return config;

@@ -68,7 +68,8 @@ public sealed class UserResolverTests : IDisposable
         Assert.Equal(0u, u.Uid);
         Assert.Equal(0u, u.Gid);
         Assert.Equal("/root", u.Home);
-        Assert.Empty(u.AdditionalGids);
+        // dockerd lists the primary group among the supplementary ones (`id` shows groups=0(root)).
+        Assert.Equal([0u], u.AdditionalGids);
     }
 
     [Fact]
@@ -78,7 +79,7 @@ public sealed class UserResolverTests : IDisposable
         Assert.Equal(1000u, u.Uid);
         Assert.Equal(1000u, u.Gid);
         Assert.Equal("/home/alice", u.Home);
-        Assert.Equal([10u, 50u], u.AdditionalGids.Order());
+        Assert.Equal([10u, 50u, 1000u], u.AdditionalGids.Order());
     }
 
     [Fact]
@@ -88,7 +89,7 @@ public sealed class UserResolverTests : IDisposable
         Assert.Equal(1001u, u.Uid);
         Assert.Equal(1001u, u.Gid);
         Assert.Equal("/home/bob", u.Home);
-        Assert.Equal([29u, 50u], u.AdditionalGids.Order());
+        Assert.Equal([29u, 50u, 1001u], u.AdditionalGids.Order());
     }
 
     [Fact]
@@ -98,7 +99,7 @@ public sealed class UserResolverTests : IDisposable
         Assert.Equal(4242u, u.Uid);
         Assert.Equal(0u, u.Gid);
         Assert.Equal("/", u.Home);
-        Assert.Empty(u.AdditionalGids);
+        Assert.Equal([0u], u.AdditionalGids);
     }
 
     [Fact]
@@ -160,7 +161,7 @@ public sealed class UserResolverTests : IDisposable
     {
         var u = UserResolver.Resolve(_rootfs, "bob", ["video", "77", "audio"]);
         Assert.Equal(1001u, u.Gid);
-        Assert.Equal([29u, 44u, 50u, 77u], u.AdditionalGids.Order());
+        Assert.Equal([29u, 44u, 50u, 77u, 1001u], u.AdditionalGids.Order());
         Assert.Equal(u.AdditionalGids.Count, u.AdditionalGids.Distinct().Count());
     }
 

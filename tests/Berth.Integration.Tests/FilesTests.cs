@@ -140,6 +140,7 @@ public sealed class FilesTests(DaemonFixture d) : IClassFixture<DaemonFixture>, 
     {
         var c = Name("commit");
         var image = $"committed{d.Tag}:v1";
+        var since = DateTimeOffset.UtcNow.ToUnixTimeSeconds() - 1;
         Ok(await d.DockerAsync("run", "--name", c, "busybox", "sh", "-c", "echo committed > /hello && rm /etc/group && mkdir -p /opt/app && echo 1 > /opt/app/v"));
         var commit = await d.DockerAsync("commit", "-a", "Tester <t@example.com>", "-m", "a message", "--change", "CMD [\"cat\", \"/hello\"]", "--change", "ENV MODE=committed", c, image);
         Ok(commit);
@@ -155,7 +156,23 @@ public sealed class FilesTests(DaemonFixture d) : IClassFixture<DaemonFixture>, 
         var meta = await d.DockerAsync("inspect", "-f", "{{.Author}}|{{.Comment}}|{{len .RootFS.Layers}}", image);
         Ok(meta);
         Assert.Equal("Tester <t@example.com>|a message|2", meta.Stdout.Trim());
+        // dockerd's events: the new name's tag, then the container's commit naming the image.
+        var events = await d.DockerAsync("events", "--since", since.ToString(), "--until", (DateTimeOffset.UtcNow.ToUnixTimeSeconds() + 1).ToString(),
+            "--filter", "event=commit", "--filter", "event=tag", "--format", "{{.Type}} {{.Action}} {{.Actor.Attributes.name}} {{.Actor.Attributes.imageRef}}");
+        Ok(events);
+        var seen = events.Stdout.Replace("<no value>", "");
+        int tagAt = seen.IndexOf($"image tag {image} \n", StringComparison.Ordinal), commitAt = seen.IndexOf($"container commit {c} {image}\n", StringComparison.Ordinal);
+        Assert.True(tagAt >= 0 && commitAt > tagAt, seen);
         Ok(await d.DockerAsync("rm", c));
+        Ok(await d.DockerAsync("rmi", image));
+
+        // An untouched container's commit adds no layer, only an empty history entry, as dockerd's.
+        var untouched = Name("untouched");
+        Ok(await d.DockerAsync("create", "--name", untouched, "busybox", "true"));
+        Ok(await d.DockerAsync("commit", untouched, image));
+        Assert.Equal("1", (await d.DockerAsync("inspect", "-f", "{{len .RootFS.Layers}}", image)).Stdout.Trim());
+        Assert.Equal("0B", (await d.DockerAsync("history", "--format", "{{.Size}}", image)).Stdout.Split('\n')[0]);
+        Ok(await d.DockerAsync("rm", untouched));
         Ok(await d.DockerAsync("rmi", image));
     }
 

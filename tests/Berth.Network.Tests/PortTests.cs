@@ -44,6 +44,23 @@ public sealed class PortRequestTests
         Assert.Empty(PortRequests.Parse(null, ["80/tcp"], publishAll: false));
     }
 
+    [Fact]
+    public void AnSctpPortMayBeExposed_ButNotPublished()
+    {
+        // An image with EXPOSE 9/sctp runs; publishing it (by binding or -P) is refused with a clear message.
+        Assert.Empty(PortRequests.Parse(null, ["9/sctp", "80/tcp"], publishAll: false));
+        foreach (var publish in new Action[]
+        {
+            () => PortRequests.Parse(null, ["9/sctp"], publishAll: true),
+            () => Parse("9/sctp", (null, "9000")),
+        })
+        {
+            var e = Assert.Throws<BerthException>(publish);
+            Assert.Equal("invalid port specification: \"9/sctp\": sctp is not supported", e.Message);
+        }
+        Assert.Equal("invalid proto: sctpx", Assert.Throws<BerthException>(() => PortRequests.Parse(null, ["9/sctpx"], publishAll: false)).Message);
+    }
+
     [Theory]
     [InlineData("70000/tcp", null, null, "invalid port specification: \"70000\"")]
     [InlineData("80/sctpx", null, null, "invalid proto: sctpx")]

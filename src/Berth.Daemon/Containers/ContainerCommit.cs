@@ -46,28 +46,37 @@ internal sealed class ContainerCommit(ContainerService containers, ContainerFile
             ImageRecord parent;
             ImageContainerConfig config;
             string createdBy;
+            ContainerRecord committed;
+            int changes;
             using (var lease = await containers.LeaseRootfsAsync(req.Container, mount: false, ct))
             {
-                var r = lease.Record;
+                var r = committed = lease.Record;
                 parent = containers.Images.Resolve(r.ImageId) ?? throw BerthException.NotFound($"No such image: {r.ImageId}");
                 // Checked before the layer is written, so a bad change line costs nothing.
                 config = ConfigChanges.Apply(Override(ToImageConfig(r.Config), req.Config), req.Changes);
-                createdBy = string.Join(' ', new[] { r.Path }.Concat(r.Args));
+                // dockerd's history entry names the container's Cmd alone, not its entrypoint.
+                createdBy = string.Join(' ', r.Config.Cmd ?? []);
                 var diff = files.DiffOf(lease);
                 var frozen = req.Pause ? await FreezeAsync(lease) : null;
+                if (frozen is not null) containers.Events.Paused(r);
                 try
                 {
                     await using var f = new FileStream(spool, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous);
-                    await diff.WriteTarAsync(f, ct);
+                    changes = await diff.WriteTarAsync(f, ct);
                 }
                 finally
                 {
                     // Thawed whatever happened: a failed or abandoned commit must not leave the container frozen.
-                    if (frozen is not null) await frozen.ResumeAsync(CancellationToken.None);
+                    if (frozen is not null)
+                    {
+                        await frozen.ResumeAsync(CancellationToken.None);
+                        containers.Events.Unpaused(r);
+                    }
                 }
             }
             await using var layer = new FileStream(spool, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.Asynchronous);
-            return await containers.Images.CommitAsync(parent, layer, new CommitOptions
+            // An untouched container's commit adds no layer, only its history entry, as with dockerd.
+            var img = await containers.Images.CommitAsync(parent, changes == 0 ? null : layer, new CommitOptions
             {
                 Tag = reference,
                 Config = config,
@@ -75,6 +84,11 @@ internal sealed class ContainerCommit(ContainerService containers, ContainerFile
                 Comment = req.Comment,
                 CreatedBy = createdBy,
             }, ct);
+            // dockerd's events: the freeze's pause and unpause (above), the new name's tag, then the commit.
+            if (reference is not null) Events.ImageEvents.Tagged(containers.Events, img, reference);
+            containers.Events.Container("commit", committed, ("comment", req.Comment ?? ""), ("imageID", img.Id),
+                ("imageRef", reference is null ? "" : ImageReference.ParseNormalized(reference).FamiliarString));
+            return img;
         }
         finally
         {

@@ -18,7 +18,7 @@ internal static class ContainerFilter
         var health = f.Get("health");
         foreach (var h in health)
             if (h is not (HealthRules.Starting or HealthRules.Healthy or HealthRules.Unhealthy or HealthRules.None))
-                throw BerthException.Invalid($"Unrecognized filter value for health: {h}");
+                throw BerthException.Invalid($"Unrecognised filter value for health: {h}");
         var exited = f.Get("exited").Select(x => int.TryParse(x, out var n) ? n : throw BerthException.Invalid($"invalid filter 'exited={x}'")).ToList();
         var ancestors = f.Get("ancestor");
         var publish = f.Has("publish") ? ContainerPortFilters.Parse("publish", f.Get("publish")) : null;

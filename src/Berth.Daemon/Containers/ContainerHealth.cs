@@ -226,12 +226,8 @@ internal sealed partial class ContainerService
                 await Task.Delay(HealthRules.NextInterval(s, c.Record.Health, startedAt, HealthClock.GetUtcNow()), HealthClock, ct);
                 var r = c.Record;
                 if (c.Shim != shim || !r.IsRunning) return;
-                if (r.Status == ContainerStatus.Paused)
-                {
-                    // dockerd closes the monitor of a paused container (status unhealthy) and opens it again at unpause.
-                    c.Update(MarkUnhealthy);
-                    continue;
-                }
+                // A pause marked it unhealthy (dockerd closes the monitor then and opens it again at unpause).
+                if (r.Status == ContainerStatus.Paused) continue;
                 var start = HealthClock.GetUtcNow();
                 var result = await ProbeAsync(c, shim, s, start, ct);
                 if (ct.IsCancellationRequested) return; // stopped while probing: dockerd ignores that result

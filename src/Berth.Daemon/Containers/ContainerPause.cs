@@ -31,7 +31,8 @@ internal sealed partial class ContainerService
             {
                 throw new BerthException(ErrorKind.Unknown, $"Cannot pause container {r.Id}: {e.Message}");
             }
-            Save(c, x => x with { Status = ContainerStatus.Paused });
+            // dockerd closes a paused container's health monitor, which marks it unhealthy at once.
+            Save(c, x => MarkUnhealthy(x with { Status = ContainerStatus.Paused }));
             Events.Paused(c.Record);
         }
         finally

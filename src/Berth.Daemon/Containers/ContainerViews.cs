@@ -132,16 +132,19 @@ internal static class ContainerViews
         };
     }
 
+    /// <summary>The list's one-line command, as dockerd writes it: the path, then the arguments, those with a space in quotes.</summary>
+    public static string CommandLine(ContainerRecord r) =>
+        r.Args.Count == 0 ? r.Path : r.Path + " " + string.Join(' ', r.Args.Select(a => a.Contains(' ') ? $"'{a}'" : a));
+
     public static ContainerSummary Summary(ContainerRecord r, string bridgeNetworkId, DateTimeOffset now, long? sizeRw, long? sizeRootFs)
     {
-        var cmd = string.Join(' ', new[] { r.Path }.Concat(r.Args));
         return new ContainerSummary
         {
             Id = r.Id,
             Names = [r.Name],
             Image = r.ImageRef,
             ImageID = r.ImageId,
-            Command = cmd,
+            Command = CommandLine(r),
             Created = r.Created.ToUnixTimeSeconds(),
             Ports = ContainerPorts.Summary(r),
             SizeRw = sizeRw,

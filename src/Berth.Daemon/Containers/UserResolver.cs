@@ -55,7 +55,8 @@ internal static class UserResolver
                 throw new BerthException(ErrorKind.InvalidArgument, $"unable to find group {groupPart}: no matching entries in group file");
         }
 
-        var extra = new List<uint>();
+        // As dockerd: the primary group is a supplementary group too, then the user's groups, then --group-add.
+        var extra = new List<uint> { gid };
         if (userName is not null && groupPart is null)
         {
             foreach (var g in group)

@@ -32,7 +32,8 @@ internal static class ImageEvents
             }
             else if (byId.TryGetValue(item.Value, out var img))
             {
-                bus.Image("delete", img.Id, img.Id, img.Labels);
+                // The image is gone when dockerd logs its delete, so the event carries no labels.
+                bus.Image("delete", img.Id, img.Id);
             }
         }
     }

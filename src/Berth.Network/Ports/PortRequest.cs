@@ -47,8 +47,14 @@ public sealed record PublishedPort
 /// </summary>
 public static class PortRequests
 {
-    /// <summary>Splits "80/tcp" (protocol defaults to tcp) and validates both halves.</summary>
-    public static (int Port, string Proto) ParseKey(string key)
+    /// <summary>Splits "80/tcp" (protocol defaults to tcp) and validates both halves, for a port to publish.</summary>
+    public static (int Port, string Proto) ParseKey(string key) => ParseKey(key, exposeOnly: false);
+
+    /// <summary>
+    /// As <see cref="ParseKey(string)"/>; a port only exposed may be sctp (an image's <c>EXPOSE 9/sctp</c> runs), one
+    /// to publish may not: the port mapper forwards tcp and udp.
+    /// </summary>
+    public static (int Port, string Proto) ParseKey(string key, bool exposeOnly)
     {
         ArgumentNullException.ThrowIfNull(key);
         var slash = key.IndexOf('/');
@@ -57,7 +63,7 @@ public static class PortRequests
         if (proto.Length == 0) proto = "tcp";
         if (!TryParsePort(portText, out var port) || port == 0)
             throw BerthException.Invalid($"invalid port specification: \"{portText}\"");
-        if (proto is not ("tcp" or "udp"))
+        if (proto is not ("tcp" or "udp") && !(exposeOnly && proto == "sctp"))
         {
             if (proto == "sctp") throw BerthException.Invalid($"invalid port specification: \"{key}\": sctp is not supported");
             throw BerthException.Invalid($"invalid proto: {proto}");
@@ -126,7 +132,7 @@ public static class PortRequests
         }
         else
         {
-            foreach (var key in exposed ?? []) ParseKey(key);
+            foreach (var key in exposed ?? []) ParseKey(key, exposeOnly: true);
         }
         return list;
     }
