@@ -40,14 +40,15 @@ public record ContainerConfig
 /// <summary>Serializes as <c>{}</c>: the value type of Docker's set-like maps (ExposedPorts, Volumes).</summary>
 public sealed record EmptyObject;
 
+/// <summary>A healthcheck's settings; the unset (zero) ones are left out, as dockerd's omitempty leaves them.</summary>
 public sealed record HealthConfig
 {
     public IReadOnlyList<string>? Test { get; init; }
-    public long Interval { get; init; }
-    public long Timeout { get; init; }
-    public int Retries { get; init; }
-    public long StartPeriod { get; init; }
-    public long StartInterval { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public long Interval { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public long Timeout { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public int Retries { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public long StartPeriod { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] public long StartInterval { get; init; }
 }
 
 /// <summary>POST /containers/create body: the ContainerConfig fields plus HostConfig and NetworkingConfig.</summary>

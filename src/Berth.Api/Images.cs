@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace Berth.Api;
 
 public sealed record ImageSummary
@@ -24,6 +26,37 @@ public sealed record ImageMetadata
     public string? LastTagTime { get; init; }
 }
 
+/// <summary>
+/// An image's run-time config as image inspect writes it (the spec's ImageConfig, the OCI config's fields): User,
+/// Env, Cmd, Entrypoint, Volumes, WorkingDir, Labels and OnBuild always, as dockerd writes them up to API 1.51, the
+/// rest when set; before API 1.50 also the container-only fields dockerd wrote then, empty.
+/// </summary>
+public sealed record ImageConfig
+{
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? Hostname { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? Domainname { get; init; }
+    public string User { get; init; } = "";
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public bool? AttachStdin { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public bool? AttachStdout { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public bool? AttachStderr { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public Dictionary<string, EmptyObject>? ExposedPorts { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public bool? Tty { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public bool? OpenStdin { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public bool? StdinOnce { get; init; }
+    public IReadOnlyList<string>? Env { get; init; }
+    public IReadOnlyList<string>? Cmd { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public HealthConfig? Healthcheck { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public bool? ArgsEscaped { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? Image { get; init; }
+    public Dictionary<string, EmptyObject>? Volumes { get; init; }
+    public string WorkingDir { get; init; } = "";
+    public IReadOnlyList<string>? Entrypoint { get; init; }
+    public IReadOnlyList<string>? OnBuild { get; init; }
+    public Dictionary<string, string>? Labels { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public string? StopSignal { get; init; }
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public IReadOnlyList<string>? Shell { get; init; }
+}
+
 public sealed record ImageInspectResponse
 {
     public string Id { get; init; } = "";
@@ -34,11 +67,13 @@ public sealed record ImageInspectResponse
     public string Created { get; init; } = "";
     public string DockerVersion { get; init; } = "";
     public string Author { get; init; } = "";
-    public ContainerConfig Config { get; init; } = new();
+    public ImageConfig Config { get; init; } = new();
     public string Architecture { get; init; } = "";
     public string? Variant { get; init; }
     public string Os { get; init; } = "linux";
     public long Size { get; init; }
+    /// <summary>Before API 1.44: the same as Size.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] public long? VirtualSize { get; init; }
     public DriverData GraphDriver { get; init; } = new();
     public RootFs RootFS { get; init; } = new();
     public ImageMetadata Metadata { get; init; } = new();

@@ -41,6 +41,9 @@ public sealed record ImageRecord
     /// <summary>The local image this one was made on (a build step's previous step, a commit's container image); null for pulled, loaded and imported images.</summary>
     public string? Parent { get; init; }
 
+    /// <summary>When a name was last given to the image here (dockerd's Metadata.LastTagTime); null when never.</summary>
+    public DateTimeOffset? LastTagTime { get; init; }
+
     /// <summary>Some local image was made on this one: an untagged one is the builder's intermediate image, not a dangling one.</summary>
     public bool HasChildren { get; init; }
 

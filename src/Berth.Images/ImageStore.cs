@@ -30,7 +30,8 @@ public sealed class ImageStore
     private readonly Lock _unpackLock = new();
     private readonly Dictionary<string, Task> _unpacking = new(StringComparer.Ordinal);
 
-    private sealed record LoadedImage(ImageConfig Config, ImageManifest Manifest, Digest ManifestDigest, Digest ConfigDigest, string? Parent = null);
+    private sealed record LoadedImage(ImageConfig Config, ImageManifest Manifest, Digest ManifestDigest, Digest ConfigDigest, string? Parent = null,
+        DateTimeOffset? LastTagTime = null);
 
     private readonly Transfer.LayerSources? _sources;
 
@@ -60,7 +61,7 @@ public sealed class ImageStore
             _images[id] = new LoadedImage(
                 ImageConfig.Parse(ReadBlob(configDigest)),
                 ImageManifest.Parse(ReadBlob(manifestDigest)),
-                manifestDigest, configDigest, entry.Parent);
+                manifestDigest, configDigest, entry.Parent, entry.LastTagTime);
         }
         // A parent deleted by an older Berth (or lost with its blobs) leaves no dangling link.
         foreach (var (id, img) in _images.ToList())
@@ -120,7 +121,7 @@ public sealed class ImageStore
     {
         var file = new ImageIndexFile
         {
-            Images = _images.ToDictionary(kv => kv.Key, kv => new ImageIndexEntry { Manifest = kv.Value.ManifestDigest.ToString(), Parent = kv.Value.Parent }, StringComparer.Ordinal),
+            Images = _images.ToDictionary(kv => kv.Key, kv => new ImageIndexEntry { Manifest = kv.Value.ManifestDigest.ToString(), Parent = kv.Value.Parent, LastTagTime = kv.Value.LastTagTime }, StringComparer.Ordinal),
             Refs = new Dictionary<string, string>(_refs, StringComparer.Ordinal),
         };
         AtomicFile.WriteAllBytes(_indexPath, JsonSerializer.SerializeToUtf8Bytes(file, ImagesJsonContext.Default.ImageIndexFile));
@@ -222,6 +223,7 @@ public sealed class ImageStore
             Architecture = img.Config.Architecture,
             Os = img.Config.Os,
             Parent = img.Parent,
+            LastTagTime = img.LastTagTime,
             HasChildren = parents?.Contains(id) ?? HasChildrenLocked(id),
         };
     }
@@ -290,7 +292,9 @@ public sealed class ImageStore
         var id = configDesc.Digest.ToString();
         lock (_lock)
         {
-            _images[id] = new LoadedImage(config, manifest, manifestDesc.Digest, configDesc.Digest, _images.GetValueOrDefault(id)?.Parent);
+            var known = _images.GetValueOrDefault(id);
+            _images[id] = new LoadedImage(config, manifest, manifestDesc.Digest, configDesc.Digest, known?.Parent,
+                tag is not null ? _time.GetUtcNow() : known?.LastTagTime);
             if (tag is not null) _refs[tag.ToString()] = id;
             SaveLocked();
             return ToRecordLocked(id);
@@ -373,7 +377,8 @@ public sealed class ImageStore
             // went meanwhile. The same config committed again keeps the parent it has.
             var parentId = _images.TryGetValue(id, out var existing) ? existing.Parent
                 : parent is not null && _images.ContainsKey(parent.Id) && parent.Id != id ? parent.Id : null;
-            _images[id] = new LoadedImage(config, manifest, manifestDesc.Digest, configDesc.Digest, parentId);
+            _images[id] = new LoadedImage(config, manifest, manifestDesc.Digest, configDesc.Digest, parentId,
+                tag is not null ? _time.GetUtcNow() : existing?.LastTagTime);
             if (tag is not null) _refs[tag.ToString()] = id;
             SaveLocked();
             return ToRecordLocked(id);
@@ -414,7 +419,7 @@ public sealed class ImageStore
         lock (_lock)
         {
             _images.TryGetValue(id, out replaced);
-            _images[id] = new LoadedImage(config, manifest, manifestDigest, configDesc.Digest, replaced?.Parent);
+            _images[id] = new LoadedImage(config, manifest, manifestDigest, configDesc.Digest, replaced?.Parent, replaced?.LastTagTime);
             foreach (var name in names)
                 _refs[name.ToString()] = id;
             SaveLocked();
@@ -564,6 +569,7 @@ public sealed class ImageStore
         {
             var id = ResolveIdLocked(source) ?? throw BerthException.NotFound($"No such image: {source}");
             _refs[r.ToString()] = id;
+            _images[id] = _images[id] with { LastTagTime = _time.GetUtcNow() }; // dockerd's LastTagTime
             SaveLocked();
         }
     }

@@ -19,6 +19,10 @@ internal sealed record ImageIndexEntry
     /// <summary>The image this one was made on (a build step's previous step, a commit's container image), as dockerd records it.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? Parent { get; init; }
+
+    /// <summary>When a name was last given to the image here (tag, commit, import or build with a name), as dockerd's LastTagTime.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public DateTimeOffset? LastTagTime { get; init; }
 }
 
 [JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase)]

@@ -118,11 +118,14 @@ public sealed class DockerPyTests(DaemonFixture d) : IClassFixture<DaemonFixture
                 v = c.volumes.create("{{{vol}}}")
                 n = c.networks.create("{{{net}}}")
                 ct = c.containers.run("busybox", ["sh", "-c", "echo out; echo err >&2; sleep 300"], detach=True, name="{{{name}}}",
-                                      volumes={"{{{vol}}}": {"bind": "/data", "mode": "rw"}}, network="{{{net}}}", ports={"80/tcp": ("127.0.0.1", None)})
+                                      volumes={"{{{vol}}}": {"bind": "/data", "mode": "rw"}}, network="{{{net}}}", ports={"80/tcp": ("127.0.0.1", None)},
+                                      # docker-py sends the fields left out as nulls, which dockerd reads as zeros.
+                                      healthcheck={"test": ["CMD", "true"], "interval": 200000000})
                 for _ in range(50):
-                    if ct.logs() == b"out\nerr\n": break
+                    ct.reload()
+                    if ct.logs() == b"out\nerr\n" and ct.attrs["State"]["Health"]["Status"] == "healthy": break
                     time.sleep(0.1)
-                ct.reload()
+                print("health", ct.attrs["State"]["Health"]["Status"], ct.attrs["Config"]["Healthcheck"])
                 print(ct.status, ct.logs(stderr=False).decode().strip(), ct.logs(stdout=False).decode().strip())
                 print("port", ct.ports["80/tcp"][0]["HostIp"], int(ct.ports["80/tcp"][0]["HostPort"]) > 0)
                 r = ct.exec_run(["sh", "-c", "echo hi > /data/f; echo o; echo e >&2; exit 3"], demux=True)
@@ -144,6 +147,7 @@ public sealed class DockerPyTests(DaemonFixture d) : IClassFixture<DaemonFixture
                 """);
             Assert.True(r.ExitCode == 0, r.ToString() + d.DaemonLog);
             Assert.Equal(
+                "health healthy {'Test': ['CMD', 'true'], 'Interval': 200000000}\n" +
                 "running out err\nport 127.0.0.1 True\nexec 3 (b'o\\n', b'e\\n')\nput True\nget put.txt b'put'\ntop True\nnet True\n" +
                 "wait 137\ndata b'hi\\n'\n", r.Stdout);
         }

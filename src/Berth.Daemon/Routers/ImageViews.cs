@@ -63,11 +63,13 @@ internal static class ImageViews
         return System.Text.RegularExpressions.Regex.IsMatch(s, rx);
     }
 
-    public static ImageInspectResponse Inspect(ImageStore images, ImageRecord i)
+    /// <summary>Image inspect, in the shape of the API version asked for (<paramref name="version"/>).</summary>
+    public static ImageInspectResponse Inspect(ImageStore images, ImageRecord i, (int Major, int Minor) version)
     {
         var cfg = images.GetConfig(i);
         var c = cfg.Config;
         var comment = i.History.LastOrDefault()?.Comment ?? "";
+        bool before150 = version.CompareTo((1, 50)) < 0;
         return new ImageInspectResponse
         {
             Id = i.Id,
@@ -76,7 +78,7 @@ internal static class ImageViews
             Comment = comment,
             Created = HumanTime.Rfc3339(cfg.Created ?? i.Created),
             Author = cfg.Author ?? "",
-            Config = new ContainerConfig
+            Config = new Api.ImageConfig
             {
                 User = c?.User ?? "",
                 Env = c?.Env,
@@ -89,17 +91,28 @@ internal static class ImageViews
                 Volumes = c?.Volumes?.ToDictionary(kv => kv.Key, _ => new EmptyObject()),
                 OnBuild = c?.OnBuild,
                 Shell = c?.Shell,
-                ArgsEscaped = c?.ArgsEscaped,
+                ArgsEscaped = c?.ArgsEscaped is true ? true : null,
                 Healthcheck = HealthRules.Merge(null, c?.Healthcheck),
+                // What dockerd still wrote, empty, before API 1.50.
+                Hostname = before150 ? "" : null,
+                Domainname = before150 ? "" : null,
+                Image = before150 ? "" : null,
+                AttachStdin = before150 ? false : null,
+                AttachStdout = before150 ? false : null,
+                AttachStderr = before150 ? false : null,
+                Tty = before150 ? false : null,
+                OpenStdin = before150 ? false : null,
+                StdinOnce = before150 ? false : null,
             },
             Architecture = cfg.Architecture,
             Variant = cfg.Variant,
             Os = cfg.Os,
             Size = i.Size,
+            VirtualSize = version.CompareTo((1, 44)) < 0 ? i.Size : null,
             Parent = i.Parent ?? "",
-            GraphDriver = new DriverData { Name = "overlay2" },
+            GraphDriver = new DriverData { Name = "overlay2", Data = new() },
             RootFS = new RootFs { Type = "layers", Layers = i.Layers.Select(l => l.ToString()).ToList() },
-            Metadata = new ImageMetadata(),
+            Metadata = new ImageMetadata { LastTagTime = i.LastTagTime is { } t ? HumanTime.Rfc3339(t) : null },
         };
     }
 

@@ -19,7 +19,13 @@ internal static class ImagesRouter
             var filters = ctx.Request.QueryFilters();
             filters.Validate("reference", "dangling", "label", "before", "since", "until");
             bool all = ctx.Request.QueryBool("all");
-            var list = ImageViews.List(images, filters, all, id => containers.All.Count(c => c.Record.ImageId == id));
+            var version = ApiVersion.Of(ctx);
+            // dockerd counts the containers only from API 1.51 on (-1 before), and named untagged images
+            // <none>:<none> before 1.43.
+            bool count = version.CompareTo((1, 51)) >= 0, none = version.CompareTo((1, 43)) < 0;
+            var list = ImageViews.List(images, filters, all, id => count ? containers.All.Count(c => c.Record.ImageId == id) : -1);
+            if (none)
+                list = list.Select(i => i.RepoTags.Count == 0 && i.RepoDigests.Count == 0 ? i with { RepoTags = ["<none>:<none>"], RepoDigests = ["<none>@<none>"] } : i).ToList();
             return HttpJson.WriteAsync(ctx, list, Wire.Json.ListImageSummary);
         });
 
@@ -50,7 +56,7 @@ internal static class ImagesRouter
             var name = rest[..slash];
             return (method, rest[(slash + 1)..]) switch
             {
-                ("GET", "json") => HttpJson.WriteAsync(ctx, ImageViews.Inspect(images, Resolve(images, name)), Wire.Json.ImageInspectResponse),
+                ("GET", "json") => HttpJson.WriteAsync(ctx, ImageViews.Inspect(images, Resolve(images, name), ApiVersion.Of(ctx)), Wire.Json.ImageInspectResponse),
                 ("GET", "history") => HttpJson.WriteAsync(ctx, ImageViews.History(images, Resolve(images, name)), Wire.Json.ListImageHistoryItem),
                 ("POST", "tag") => TagAsync(ctx, images, name, containers.Events),
                 ("POST", "push") => DistributionRouter.PushAsync(ctx, name),
