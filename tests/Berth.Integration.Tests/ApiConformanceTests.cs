@@ -199,6 +199,21 @@ public sealed class ApiConformanceTests(DaemonFixture d) : IClassFixture<DaemonF
     }
 
     [Fact]
+    public async Task SwarmEndpointsAnswerAsANodeInNoSwarm()
+    {
+        // dockerd on a node that is in no swarm (Berth never is): 503 and its words, which `docker node ls` prints.
+        const string notManager = "This node is not a swarm manager. Use \"docker swarm init\" or \"docker swarm join\" to connect this node to swarm and try again.";
+        foreach (var (method, path) in new[] { (HttpMethod.Get, "/swarm"), (HttpMethod.Get, "/v1.51/nodes"), (HttpMethod.Get, "/services"),
+                     (HttpMethod.Get, "/tasks/x"), (HttpMethod.Post, "/secrets/create"), (HttpMethod.Get, "/configs"), (HttpMethod.Get, "/swarm/unlockkey") })
+            Assert.Equal(notManager, EngineApi.AssertError(await _api.SendAsync(method, path), HttpStatusCode.ServiceUnavailable));
+        Assert.Equal("This node is not part of a swarm", EngineApi.AssertError(await _api.PostAsync("/swarm/leave"), HttpStatusCode.ServiceUnavailable));
+        EngineApi.AssertError(await _api.PostAsync("/swarm/init", "{}"), HttpStatusCode.NotImplemented);
+        var cli = await d.DockerAsync("node", "ls");
+        Assert.Equal(1, cli.ExitCode);
+        Assert.Contains("Error response from daemon: " + notManager, cli.Stderr);
+    }
+
+    [Fact]
     public async Task UnknownPathIs404JsonWithApiVersion()
     {
         foreach (var (method, path) in new[]
@@ -607,6 +622,31 @@ public sealed class ApiConformanceTests(DaemonFixture d) : IClassFixture<DaemonF
         Assert.Equal("hello", inspect.GetProperty("Comment").GetString());
         Assert.Equal("b", inspect.GetProperty("Config").GetProperty("Labels").GetProperty("a").GetString());
         Assert.Equal(["/x"], inspect.GetProperty("Config").GetProperty("Cmd").EnumerateArray().Select(x => x.GetString()!).ToArray());
+        // The config in dockerd's shape for API 1.50-1.51: the OCI config's fields, these always (set or not), no
+        // container-only fields, never a null where a string belongs; GraphDriver.Data an object, as the spec requires.
+        string[] always = ["User", "Env", "Cmd", "Volumes", "WorkingDir", "Entrypoint", "OnBuild", "Labels"];
+        var config = inspect.GetProperty("Config");
+        Assert.Equal(always.Order(), config.EnumerateObject().Select(p => p.Name).Order());
+        Assert.Equal("", config.GetProperty("User").GetString());
+        Assert.Equal("", config.GetProperty("WorkingDir").GetString());
+        Assert.Equal(JsonValueKind.Object, inspect.GetProperty("GraphDriver").GetProperty("Data").ValueKind);
+        Assert.False(inspect.TryGetProperty("VirtualSize", out _));
+        // Named at import: dockerd's LastTagTime is that moment; a new tag moves it on.
+        var tagged = DateTimeOffset.Parse(inspect.GetProperty("Metadata").GetProperty("LastTagTime").GetString()!);
+        var created = DateTimeOffset.Parse(inspect.GetProperty("Created").GetString()!);
+        Assert.True(tagged >= created, $"tagged {tagged:o}, created {created:o}");
+        await Task.Delay(20);
+        Assert.Equal(HttpStatusCode.Created, (await _api.PostAsync($"/images/{repo}:v1/tag?repo={repo}&tag=v2")).Status);
+        var retagged = DateTimeOffset.Parse((await _api.GetAsync($"/images/{repo}:v1/json")).Json().GetProperty("Metadata").GetProperty("LastTagTime").GetString()!);
+        Assert.True(retagged > tagged, $"{tagged:o} then {retagged:o}");
+        Assert.Equal(HttpStatusCode.OK, (await _api.DeleteAsync($"/images/{repo}:v2")).Status);
+        // Before 1.50 dockerd still wrote the container-only fields, empty; before 1.44 VirtualSize as well.
+        var old = (await _api.GetAsync($"/v1.41/images/{repo}:v1/json")).Json();
+        var oldConfig = old.GetProperty("Config");
+        foreach (var name in new[] { "Hostname", "Domainname", "Image" }) Assert.Equal("", oldConfig.GetProperty(name).GetString());
+        foreach (var name in new[] { "AttachStdin", "AttachStdout", "AttachStderr", "Tty", "OpenStdin", "StdinOnce" })
+            Assert.Equal(JsonValueKind.False, oldConfig.GetProperty(name).ValueKind);
+        Assert.Equal(old.GetProperty("Size").GetInt64(), old.GetProperty("VirtualSize").GetInt64());
         Assert.Equal(HttpStatusCode.OK, (await _api.DeleteAsync($"/images/{repo}:v1")).Status);
 
         var garbage = new ByteArrayContent(Encoding.UTF8.GetBytes("this is not a tar archive at all, not even close"));
@@ -689,6 +729,12 @@ public sealed class ApiConformanceTests(DaemonFixture d) : IClassFixture<DaemonF
         var dangling = (await _api.GetAsync("/images/json?filters=" + Q("""{"dangling":["true"]}"""))).Json().EnumerateArray().ToArray();
         var danglingOne = Assert.Single(dangling, i => i.GetProperty("Id").GetString() == id);
         Assert.Equal(0, danglingOne.GetProperty("RepoTags").GetArrayLength());
+        // Older API versions get dockerd's older list: no container count, and the <none> names.
+        var legacy = (await _api.GetAsync("/v1.41/images/json?filters=" + Q("""{"dangling":["true"]}"""))).Json().EnumerateArray()
+            .Single(i => i.GetProperty("Id").GetString() == id);
+        Assert.Equal(-1, legacy.GetProperty("Containers").GetInt32());
+        Assert.Equal("<none>:<none>", legacy.GetProperty("RepoTags")[0].GetString());
+        Assert.Equal("<none>@<none>", legacy.GetProperty("RepoDigests")[0].GetString());
         var prune = await _api.PostAsync("/images/prune");
         Assert.True(prune.Status == HttpStatusCode.OK, prune.ToString());
         var report = prune.Json();

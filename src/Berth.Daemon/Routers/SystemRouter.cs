@@ -21,6 +21,25 @@ internal static class SystemRouter
         });
         app.MapGet("/version", (HttpContext ctx) => HttpJson.WriteAsync(ctx, Version(), Wire.Json.SystemVersion));
         app.MapGet("/info", (HttpContext ctx) => HttpJson.WriteAsync(ctx, info(), Wire.Json.SystemInfo));
+        MapSwarm(app);
+    }
+
+    /// <summary>
+    /// The swarm-mode endpoints, as dockerd answers them on a node that is in no swarm (Berth never is: its
+    /// daemons cooperate through etcd instead): 503 with dockerd's words, so <c>docker node ls</c> and
+    /// <c>docker service ls</c> say what dockerd says; joining or starting a swarm is not something Berth does.
+    /// </summary>
+    private static void MapSwarm(WebApplication app)
+    {
+        const string notManager = "This node is not a swarm manager. Use \"docker swarm init\" or \"docker swarm join\" to connect this node to swarm and try again.";
+        app.MapPost("/swarm/init", (HttpContext ctx) => HttpJson.WriteErrorAsync(ctx, 501, "Berth has no swarm mode: a node cannot start a swarm"));
+        app.MapPost("/swarm/join", (HttpContext ctx) => HttpJson.WriteErrorAsync(ctx, 501, "Berth has no swarm mode: a node cannot join a swarm"));
+        app.MapPost("/swarm/leave", (HttpContext ctx) => HttpJson.WriteErrorAsync(ctx, 503, "This node is not part of a swarm"));
+        foreach (var root in (string[])["/swarm", "/nodes", "/services", "/tasks", "/secrets", "/configs"])
+        {
+            app.Map(root, (HttpContext ctx) => HttpJson.WriteErrorAsync(ctx, 503, notManager));
+            app.Map(root + "/{**rest}", (HttpContext ctx) => HttpJson.WriteErrorAsync(ctx, 503, notManager));
+        }
     }
 
     public static string KernelVersion()
