@@ -202,7 +202,12 @@ public sealed partial class Executor
             List<string> parts = [.. destParts, entry.Name];
             var target = RootPath.ResolveParent(root, parts);
             FileOps.CopyEntry(entry.FullName, target, owner, chmod);
-            if (entry is DirectoryInfo && entry.LinkTarget is null) CopyTree(entry.FullName, root, parts, owner, chmod, ct);
+            if (entry is DirectoryInfo && entry.LinkTarget is null)
+            {
+                CopyTree(entry.FullName, root, parts, owner, chmod, ct);
+                // Filling it moved its time on: it keeps the context's, as with dockerd.
+                if (Fs.LStat(entry.FullName) is { } st) FileOps.KeepTimes(st, target);
+            }
         }
     }
 

@@ -99,6 +99,10 @@ public sealed partial class Executor(IBuildImages images, IBuildContainers conta
 
     // ---- stages ----
 
+    // dockerd's rule for a stage's name (lower-cased first).
+    [System.Text.RegularExpressions.GeneratedRegex(@"^[a-z][a-z0-9-_\.]*$")]
+    private static partial System.Text.RegularExpressions.Regex StageName();
+
     private static void SplitStages(Run run)
     {
         Stage? cur = null;
@@ -110,6 +114,8 @@ public sealed partial class Executor(IBuildImages images, IBuildContainers conta
                 string? name = null;
                 if (words.Count == 3 && words[1].Equals("AS", StringComparison.OrdinalIgnoreCase)) name = words[2].ToLowerInvariant();
                 else if (words.Count != 1) throw run.Error(inst, "FROM requires either one or three arguments");
+                if (name is not null && !StageName().IsMatch(name))
+                    throw run.Error(inst, $"invalid name for build stage: \"{words[2]}\", name can't start with a number or contain symbols");
                 if (name is not null && run.Stages.Any(s => s.Name == name))
                     throw run.Error(inst, $"{name} stage name already used");
                 if (words[0].Length == 0) throw run.Error(inst, "base name (" + inst.Args + ") should not be blank");

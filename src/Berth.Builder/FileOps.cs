@@ -69,9 +69,28 @@ internal static partial class FileOps
         Lchown(target, owner.Uid, owner.Gid);
         if (type != Fs.S_IFLNK)
         {
-            Fs.Chmod(target, chmod ?? (uint)(st.Mode & 0xFFF));
-            var mtime = DateTimeOffset.FromUnixTimeSeconds(st.Mtime.Sec).AddTicks(st.Mtime.Nsec / 100);
-            Fs.SetTimes(target, mtime, mtime);
+            Fs.Chmod(target, chmod ?? KeptMode(st.Mode, type));
+            KeepTimes(st, target);
         }
+    }
+
+    /// <summary>
+    /// A copied file's mode: the source's, less what the kernel's chown takes from a regular file (set-user-ID, and
+    /// set-group-ID when the group may execute), since dockerd's builder chowns what it copied after writing it.
+    /// </summary>
+    private static uint KeptMode(int mode, int type)
+    {
+        var kept = (uint)(mode & 0xFFF);
+        if (type != Fs.S_IFREG) return kept;
+        kept &= ~0x800u; // S_ISUID
+        if ((kept & 0x8) != 0) kept &= ~0x400u; // S_ISGID with S_IXGRP
+        return kept;
+    }
+
+    /// <summary>Gives <paramref name="target"/> the modification time of what it was copied from.</summary>
+    public static void KeepTimes(Fs.StatX source, string target)
+    {
+        var mtime = DateTimeOffset.FromUnixTimeSeconds(source.Mtime.Sec).AddTicks(source.Mtime.Nsec / 100);
+        Fs.SetTimes(target, mtime, mtime);
     }
 }

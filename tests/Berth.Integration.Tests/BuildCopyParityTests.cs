@@ -11,6 +11,22 @@ public sealed class BuildCopyParityTests(DaemonFixture d) : IClassFixture<Daemon
     }
 
     [Fact]
+    public async Task CopiedTreesKeepTheirTimes_AndLoseSetUidAsDockersChownTakesIt()
+    {
+        // dockerd's builder writes what it copies, then chowns it: directories keep the context's times (filling them
+        // does not count), and the kernel's chown takes set-user-ID (and set-group-ID with group execute) from files.
+        var tag = "bcp-times-" + d.Tag;
+        var dir = d.NewContext(("Dockerfile", "FROM busybox\nCOPY d /d\nCOPY s g /bin/\n"), ("d/sub/f", "x\n"), ("s", "s\n"), ("g", "g\n"));
+        var prep = await d.ShellAsync($"cd {dir} && chmod 4755 s && chmod 2755 g && touch -d @1609459200 d/sub/f d/sub");
+        Assert.True(prep.ExitCode == 0, prep.ToString());
+        var b = await d.DockerBuildAsync(dir, "-t", tag);
+        Assert.True(b.ExitCode == 0, b.ToString() + d.DaemonLog);
+        Assert.Equal("1609459200 755\n1609459200 644\n755\n755\n",
+            await RunAsync(tag, "stat -c '%Y %a' /d/sub /d/sub/f; stat -c '%a' /bin/s /bin/g"));
+        await d.DockerAsync("rmi", tag);
+    }
+
+    [Fact]
     public async Task OwnersNamesAndArchivesFollowDocker()
     {
         var tag = "bcp-own-" + d.Tag;

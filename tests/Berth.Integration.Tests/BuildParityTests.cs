@@ -146,5 +146,8 @@ public sealed class BuildParityTests(DaemonFixture d) : IClassFixture<DaemonFixt
         var outside = await d.ShellAsync($"curl -s -w '\\n%{{http_code}}' --unix-socket {d.Socket} -X POST -H 'Content-Type: application/x-tar' "
             + $"--data-binary @/dev/null 'http://x/build?dockerfile=..%2FDockerfile'");
         Assert.Equal("{\"message\":\"forbidden path outside the build context: ../Dockerfile\"}\n\n400", outside.Stdout);
+        var badStage = await d.DockerBuildAsync(d.NewContext(("Dockerfile", "FROM busybox AS 1bad\nRUN true\n")));
+        Assert.Equal(1, badStage.ExitCode);
+        Assert.Contains("Error response from daemon: Dockerfile:1: invalid name for build stage: \"1bad\", name can't start with a number or contain symbols", badStage.Stdout);
     }
 }
