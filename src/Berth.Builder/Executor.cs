@@ -71,7 +71,7 @@ public sealed partial class Executor(IBuildImages images, IBuildContainers conta
         SplitStages(run);
         var target = TargetStage(run);
         var needed = NeededStages(run, target);
-        run.Steps = run.MetaArgInstructions.Count + run.Stages.Where(s => needed.Contains(s.Index)).Sum(s => 1 + s.Body.Count);
+        run.Steps = run.MetaArgInstructions.Count + run.Stages.Where(s => needed.Contains(s.Index)).Sum(s => 1 + s.Body.Count) + run.Options.Labels.Count;
 
         // As dockerd's legacy builder: the parser's warnings first (on its stderr, which the CLI shows in red), then
         // the ARGs before the first FROM as steps of their own.
@@ -219,11 +219,17 @@ public sealed partial class Executor(IBuildImages images, IBuildContainers conta
             await StepAsync(run, stage, st, inst);
             await run.Out($" ---> {Short(st.ImageId!)}\n");
         }
-        if (isFinal && run.Options.Labels.Count > 0)
+        if (isFinal)
         {
-            var labels = new Dictionary<string, string>(st.Config.Labels ?? new Dictionary<string, string>());
-            foreach (var (k, v) in run.Options.Labels) labels[k] = v;
-            await CommitMetaAsync(run, st, st.Config with { Labels = labels }, "LABEL " + string.Join(' ', run.Options.Labels.Select(kv => $"{kv.Key}={kv.Value}")), announce: false);
+            // As dockerd's legacy builder: each --label is one more LABEL step at the end, in the order of the keys.
+            foreach (var (k, v) in run.Options.Labels.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+            {
+                var shown = $"LABEL {k}={v}";
+                await run.Out($"Step {++run.Step}/{run.Steps} : {shown}\n");
+                var labels = new Dictionary<string, string>(st.Config.Labels ?? new Dictionary<string, string>()) { [k] = v };
+                await CommitMetaAsync(run, st, st.Config with { Labels = labels }, shown);
+                await run.Out($" ---> {Short(st.ImageId!)}\n");
+            }
         }
         return await EnsureImageAsync(run, st);
     }

@@ -150,4 +150,22 @@ public sealed class BuildParityTests(DaemonFixture d) : IClassFixture<DaemonFixt
         Assert.Equal(1, badStage.ExitCode);
         Assert.Contains("Error response from daemon: Dockerfile:1: invalid name for build stage: \"1bad\", name can't start with a number or contain symbols", badStage.Stdout);
     }
+
+    [Fact]
+    public async Task CommandLineLabelsAreStepsOfTheirOwn()
+    {
+        // dockerd's legacy builder: one LABEL step per --label, at the end, in the order of the keys.
+        var tag = "bp-labels-" + d.Tag;
+        var dir = d.NewContext(("Dockerfile", "FROM busybox\nRUN true\n"));
+        var b = await d.DockerBuildAsync(dir, "-t", tag, "--label", "b=2", "--label", "a=1");
+        Assert.True(b.ExitCode == 0, b.ToString());
+        Assert.Contains("Step 2/4 : RUN true\n", b.Stdout);
+        Assert.Contains("Step 3/4 : LABEL a=1\n", b.Stdout);
+        Assert.Contains("Step 4/4 : LABEL b=2\n", b.Stdout);
+        Assert.Equal("map[a:1 b:2]", (await d.DockerAsync("inspect", "-f", "{{.Config.Labels}}", tag)).Stdout.Trim());
+        var h = await d.DockerAsync("history", "--no-trunc", "--format", "{{.CreatedBy}}", tag);
+        Assert.StartsWith("/bin/sh -c #(nop)  LABEL b=2\n/bin/sh -c #(nop)  LABEL a=1\n/bin/sh -c true\n", h.Stdout);
+        var again = await d.DockerBuildAsync(dir, "-t", tag, "--label", "b=2", "--label", "a=1");
+        Assert.Equal(3, again.Stdout.Split(" ---> Using cache").Length - 1);
+    }
 }
