@@ -94,17 +94,27 @@ public sealed class ImageStore
                     ?? new(StringComparer.Ordinal);
         }
         catch (JsonException) { /* recomputed as layers are unpacked */ }
-        // Stores written before content sizes were kept: their uncompressed layers are sized now, from the tar headers alone.
-        var missing = _images.Values.SelectMany(i => i.Manifest.Layers.Zip(i.Config.RootFs.DiffIds))
-            .Where(l => MediaTypes.CompressionOf(l.First.MediaType) == LayerCompression.None && !_layerSizes.ContainsKey(l.Second))
-            .DistinctBy(l => l.Second).ToList();
+        // Stores written before content sizes were kept: their uncompressed layers are sized now.
+        SizeUncompressedLayers(_images.Values.SelectMany(i => i.Manifest.Layers.Zip(i.Config.RootFs.DiffIds)));
+        try { File.Delete(Path.Combine(Path.GetDirectoryName(_indexPath)!, "layer-sizes.json")); } // tar sizes, the old figure
+        catch (IOException) { }
+    }
+
+    /// <summary>
+    /// Records the content size of each uncompressed layer not sized yet, from its tar headers alone (a loaded image's
+    /// layers, or an older store's). A compressed one is sized when it is unpacked.
+    /// </summary>
+    private void SizeUncompressedLayers(IEnumerable<(OciDescriptor Blob, string DiffId)> layers)
+    {
+        List<(OciDescriptor Blob, string DiffId)> missing;
+        lock (_lock)
+            missing = layers.Where(l => MediaTypes.CompressionOf(l.Blob.MediaType) == LayerCompression.None && !_layerSizes.ContainsKey(l.DiffId))
+                .DistinctBy(l => l.DiffId).ToList();
         foreach (var (blob, diffId) in missing)
         {
             try { RecordLayerSize(Digest.Parse(diffId), TarContentSize(blob.ToDescriptor().Digest)); }
             catch (Exception e) when (e is IOException or InvalidDataException or FormatException or EndOfStreamException or BerthException) { }
         }
-        try { File.Delete(Path.Combine(Path.GetDirectoryName(_indexPath)!, "layer-sizes.json")); } // tar sizes, the old figure
-        catch (IOException) { }
     }
 
     private void RecordLayerSize(Digest diffId, long size)
@@ -413,6 +423,7 @@ public sealed class ImageStore
             var ld = layer.ToDescriptor();
             if (!_content.Exists(ld.Digest)) throw BerthException.NotFound($"layer {ld.Digest} of manifest {manifestDigest}: not in the content store");
         }
+        SizeUncompressedLayers(manifest.Layers.Zip(config.RootFs.DiffIds));
         var id = configDesc.Digest.ToString();
         ImageRecord record;
         LoadedImage? replaced;

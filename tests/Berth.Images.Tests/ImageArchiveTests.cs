@@ -205,6 +205,8 @@ public sealed class ImageArchiveTests : IDisposable
         var loaded = Assert.Single(await Load(archive));
         Assert.Equal(id.ToString(), loaded.Record.Id);
         Assert.Equal(["legacy/img:v1"], loaded.Record.RepoTags);
+        // Sized as its files' bytes at once, as dockerd shows a loaded layer, not as its tar until it is unpacked.
+        Assert.Equal([25L], loaded.Record.LayerSizes);
     }
 
     [Fact]
