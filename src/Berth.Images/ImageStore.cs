@@ -741,6 +741,8 @@ public sealed class ImageStore
         var compressedForms = _sources is null ? [] : img.Config.RootFs.DiffIds
             .Where(d => !keepDiffIds.Contains(d) && Digest.TryParse(d, out _))
             .SelectMany(d => _sources.Get(Digest.Parse(d))).Select(s => s.Digest);
+        // What is reclaimed is counted as dockerd counts it: the content size of each layer that went.
+        var layerOf = img.Manifest.Layers.Zip(img.Config.RootFs.DiffIds).GroupBy(l => l.First.Digest).ToDictionary(g => g.Key, g => g.First().Second, StringComparer.Ordinal);
         foreach (var blob in img.Manifest.Layers.Select(l => l.Digest).Append(img.ManifestDigest.ToString()).Append(img.ConfigDigest.ToString())
                      .Concat(compressedForms).Distinct())
         {
@@ -748,7 +750,8 @@ public sealed class ImageStore
             var d = Digest.Parse(blob);
             if (!_content.Exists(d)) continue;
             long size = _content.Size(d);
-            if (DeleteUnlessLeased(d)) freed += size;
+            if (!DeleteUnlessLeased(d) || !layerOf.TryGetValue(blob, out var diffId)) continue;
+            lock (_lock) freed += _layerSizes.TryGetValue(diffId, out var content) ? content : size;
         }
 
         var chains = ChainIds(img.Config.RootFs.DiffIds.Select(Digest.Parse).ToList());

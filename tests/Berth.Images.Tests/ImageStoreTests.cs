@@ -200,7 +200,8 @@ public sealed class ImageStoreTests : IDisposable
 
         var r1 = await _f.Store.PruneAsync(new PruneOptions(), id => id == used.Id, CancellationToken.None);
         Assert.Equal([new("Deleted", dangling.Id)], r1.Deleted.Where(d => d.Value == dangling.Id || d.Kind == "Untagged"));
-        Assert.True(r1.SpaceReclaimed > 0);
+        // dockerd's figure: the bytes of the files of the layers that went (one file of one byte), not the blobs'.
+        Assert.Equal(1, r1.SpaceReclaimed);
 
         var r2 = await _f.Store.PruneAsync(new PruneOptions { DanglingOnly = false, NotLabels = ["tier=web"] }, id => id == used.Id, CancellationToken.None);
         Assert.Empty(r2.Deleted);

@@ -739,7 +739,9 @@ public sealed class ApiConformanceTests(DaemonFixture d) : IClassFixture<DaemonF
         Assert.True(prune.Status == HttpStatusCode.OK, prune.ToString());
         var report = prune.Json();
         Assert.Contains(report.GetProperty("ImagesDeleted").EnumerateArray(), e => e.TryGetProperty("Deleted", out var x) && x.GetString() == id);
-        Assert.True(report.GetProperty("SpaceReclaimed").GetInt64() > 0);
+        // Its one layer is the tiny tar every image of this test shares, so no layer went: nothing reclaimed, as
+        // dockerd counts it (a layer's bytes, once the last image with it is gone).
+        Assert.Equal(0, report.GetProperty("SpaceReclaimed").GetInt64());
         // Each prune answers its own report, as dockerd's: no other resource's list rides along.
         Assert.Equal(["ImagesDeleted", "SpaceReclaimed"], report.EnumerateObject().Select(p => p.Name).ToArray());
         Assert.Equal("""{"ContainersDeleted":null,"SpaceReclaimed":0}""",
