@@ -16,6 +16,9 @@ command -v tmux >/dev/null 2>&1 || need+=(tmux)
 command -v curl >/dev/null 2>&1 || need+=(curl)
 # /build's remote contexts from Git repositories are fetched with the host's git.
 command -v git >/dev/null 2>&1 || need+=(git)
+# Tests make xz and bzip2 archives (ADD, load and build contexts in those compressions) with the usual tools.
+command -v xz >/dev/null 2>&1 || need+=(xz-utils)
+command -v bzip2 >/dev/null 2>&1 || need+=(bzip2)
 # The cp race tests build a tiny static renameat2(RENAME_EXCHANGE) swapper to run inside a container.
 { command -v gcc >/dev/null 2>&1 && [ -e /usr/lib/x86_64-linux-gnu/libc.a ]; } || need+=(gcc libc6-dev)
 command -v skopeo >/dev/null 2>&1 || need+=(skopeo)

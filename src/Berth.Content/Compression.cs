@@ -65,11 +65,127 @@ public static class Compression
         : head.StartsWith(ZstdMagic) ? LayerCompression.Zstd
         : LayerCompression.None;
 
-    /// <summary>Returns the uncompressed content of <paramref name="stream"/>; disposing the result disposes the input unless <paramref name="leaveOpen"/>.</summary>
+    private static ReadOnlySpan<byte> XzMagic => [0xfd, 0x37, 0x7a, 0x58, 0x5a];
+    private static ReadOnlySpan<byte> Bzip2Magic => "BZh"u8;
+
+    /// <summary>
+    /// Returns the uncompressed content of <paramref name="stream"/>, which may be plain or in gzip, zstd, xz or bzip2
+    /// (what dockerd reads in an import, a load, a build context or an archive ADD unpacks); disposing the result
+    /// disposes the input unless <paramref name="leaveOpen"/>.
+    /// </summary>
     public static Stream Decompress(Stream stream, bool leaveOpen = false)
     {
-        var (kind, s) = Detect(stream, leaveOpen);
-        return Open(kind, s);
+        var head = new byte[5];
+        int n = 0;
+        while (n < head.Length && stream.Read(head, n, head.Length - n) is var r and > 0) n += r;
+        return OpenAny(head.AsSpan(0, n), new PrefixedStream(head[..n], stream, leaveOpen));
+    }
+
+    /// <summary>
+    /// <see cref="Decompress"/> without blocking reads of <paramref name="stream"/> (a request body): for an archive
+    /// loaded as it arrives. The xz and bzip2 decoders read synchronously, so under them each read waits for the body.
+    /// </summary>
+    public static async Task<Stream> DecompressAsync(Stream stream, CancellationToken ct, bool leaveOpen = false)
+    {
+        var (head, whole) = await PeekAsync(stream, 5, ct, leaveOpen).ConfigureAwait(false);
+        bool syncDecoder = head.AsSpan().StartsWith(XzMagic) || head.AsSpan().StartsWith(Bzip2Magic);
+        return OpenAny(head, syncDecoder ? new WaitingReadStream(whole) : whole);
+    }
+
+    private static Stream OpenAny(ReadOnlySpan<byte> magic, Stream whole)
+    {
+        bool xz = magic.StartsWith(XzMagic);
+        if (!xz && !magic.StartsWith(Bzip2Magic)) return Open(Classify(magic), whole);
+        try
+        {
+            // The xz decoder asks where it is in its input: a counting stream tells it, for an input that cannot seek.
+            return new DecoderStream(xz
+                ? new SharpCompress.Compressors.Xz.XZStream(new CountingStream(whole))
+                : SharpCompress.Compressors.BZip2.BZip2Stream.Create(whole, SharpCompress.Compressors.CompressionMode.Decompress,
+                    decompressConcatenated: true, leaveOpen: false, tolerateTruncatedStream: false), whole);
+        }
+        catch (Exception e) when (e is not (IOException or OperationCanceledException or ObjectDisposedException))
+        {
+            throw new InvalidDataException($"corrupt compressed data: {e.Message}", e);
+        }
+    }
+
+    /// <summary>Passes reads through and answers <see cref="Stream.Position"/> with how many bytes it has given.</summary>
+    private sealed class CountingStream(Stream inner) : ReadOnlyStream
+    {
+        private long _read;
+
+        public override long Position { get => _read; set => throw new NotSupportedException(); }
+
+        public override int Read(Span<byte> buffer)
+        {
+            int n = inner.Read(buffer);
+            _read += n;
+            return n;
+        }
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            int n = await inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+            _read += n;
+            return n;
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing) inner.Dispose();
+            base.Dispose(disposing);
+        }
+    }
+
+    /// <summary>
+    /// A decoder from the compression library whose complaints about its input become <see cref="InvalidDataException"/>,
+    /// as those of .NET's own decoders are: callers treat a broken archive alike whatever its compression.
+    /// </summary>
+    private sealed class DecoderStream(Stream decoder, Stream input) : ReadOnlyStream
+    {
+        public override int Read(Span<byte> buffer)
+        {
+            try { return decoder.Read(buffer); }
+            catch (Exception e) when (e is not (IOException or OperationCanceledException or ObjectDisposedException))
+            {
+                throw new InvalidDataException($"corrupt compressed data: {e.Message}", e);
+            }
+        }
+
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
+            ValueTask.FromResult(Read(buffer.Span));
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                decoder.Dispose();
+                input.Dispose(); // whether or not the decoder closes what it reads
+            }
+            base.Dispose(disposing);
+        }
+    }
+
+    /// <summary>Serves synchronous reads from an asynchronous-only stream by waiting for each read.</summary>
+    private sealed class WaitingReadStream(Stream inner) : ReadOnlyStream
+    {
+        public override int Read(Span<byte> buffer)
+        {
+            var rented = new byte[buffer.Length];
+            int n = inner.ReadAsync(rented).AsTask().GetAwaiter().GetResult();
+            rented.AsSpan(0, n).CopyTo(buffer);
+            return n;
+        }
+
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
+            inner.ReadAsync(buffer, cancellationToken);
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing) inner.Dispose();
+            base.Dispose(disposing);
+        }
     }
 
     /// <summary>

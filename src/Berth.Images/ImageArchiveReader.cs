@@ -195,14 +195,12 @@ public sealed class ImageArchiveReader(ImageStore images, IContentStore content)
         return string.Join('/', segments);
     }
 
-    /// <summary>The archive's plain tar: gzip is undone here; the first bytes decide, as Docker's loader does.</summary>
+    /// <summary>The archive's plain tar: gzip, zstd, xz or bzip2 is undone here; the first bytes decide, as Docker's loader does.</summary>
     private static async Task<Stream> DecompressAsync(Stream archive, CancellationToken ct)
     {
-        var (head, whole) = await Compression.PeekAsync(archive, 6, ct, leaveOpen: true).ConfigureAwait(false);
+        var (head, whole) = await Compression.PeekAsync(archive, 1, ct, leaveOpen: true).ConfigureAwait(false);
         if (head.Length == 0) throw BerthException.Invalid("invalid archive: empty");
-        if (head.AsSpan().StartsWith((ReadOnlySpan<byte>)[0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00])) throw new BerthException(ErrorKind.NotImplemented, "xz-compressed archives are not supported: decompress it first");
-        if (head.AsSpan().StartsWith("BZh"u8)) throw new BerthException(ErrorKind.NotImplemented, "bzip2-compressed archives are not supported: decompress it first");
-        return Compression.Open(Compression.Classify(head), whole);
+        return await Compression.DecompressAsync(whole, ct).ConfigureAwait(false);
     }
 
     // ---- Docker's manifest.json (legacy and 25+) ----

@@ -33,6 +33,45 @@ public sealed class CompressionAndModelTests
         Assert.Equal("layer bytes", r.ReadToEnd());
     }
 
+    /// <summary>The bytes of <paramref name="data"/> through the host's <paramref name="tool"/> (xz or bzip2).</summary>
+    private static byte[] Through(string tool, byte[] data)
+    {
+        var psi = new System.Diagnostics.ProcessStartInfo(tool, "-c") { RedirectStandardInput = true, RedirectStandardOutput = true };
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        var output = new MemoryStream();
+        var reading = p.StandardOutput.BaseStream.CopyToAsync(output);
+        p.StandardInput.BaseStream.Write(data);
+        p.StandardInput.Close();
+        reading.Wait(TimeSpan.FromSeconds(30));
+        Assert.True(p.WaitForExit(30_000));
+        return output.ToArray();
+    }
+
+    [Theory]
+    [InlineData("xz")]
+    [InlineData("bzip2")]
+    public async Task Decompress_XzAndBzip2_AsDockerdReadsThem_AndABrokenOneIsInvalidData(string tool)
+    {
+        var tar = new TestTar().File("a", new string('x', 100_000)).Build();
+        var packed = Through(tool, tar);
+        using (var plain = new MemoryStream())
+        {
+            Compression.Decompress(new MemoryStream(packed)).CopyTo(plain);
+            Assert.Equal(tar, plain.ToArray());
+        }
+        using (var plain = new MemoryStream())
+        {
+            await using var s = await Compression.DecompressAsync(new MemoryStream(packed), CancellationToken.None);
+            await s.CopyToAsync(plain);
+            Assert.Equal(tar, plain.ToArray());
+        }
+        var broken = packed.ToArray();
+        for (int i = 20; i < broken.Length - 20; i++) broken[i] ^= 0x5a;
+        Assert.ThrowsAny<Exception>(() => Compression.Decompress(new MemoryStream(broken)).CopyTo(Stream.Null));
+        var e = Record.Exception(() => Compression.Decompress(new MemoryStream(broken)).CopyTo(Stream.Null));
+        Assert.True(e is InvalidDataException or EndOfStreamException, e?.ToString());
+    }
+
     [Fact]
     public void ImageConfig_UsesDockerJsonNames()
     {

@@ -27,6 +27,20 @@ public sealed class BuildCopyParityTests(DaemonFixture d) : IClassFixture<Daemon
     }
 
     [Fact]
+    public async Task AddUnpacksXzAndBzip2Archives()
+    {
+        // ADD rootfs.tar.xz / is how base images are built; dockerd unpacks xz and bzip2 as it does gzip.
+        var tag = "bcp-xz-" + d.Tag;
+        var dir = d.NewContext(("Dockerfile", "FROM busybox\nADD a.tar.xz /x3/\nADD b.tbz2 /x4/\n"), ("src/u", "from xz\n"), ("src/v", "from bzip2\n"));
+        var prep = await d.ShellAsync($"cd {dir} && tar -C src -cf - u | xz -c > a.tar.xz && tar -C src -cf - v | bzip2 -c > b.tbz2 && rm -r src");
+        Assert.True(prep.ExitCode == 0, prep.ToString());
+        var b = await d.DockerBuildAsync(dir, "-t", tag);
+        Assert.True(b.ExitCode == 0, b.ToString() + d.DaemonLog);
+        Assert.Equal("from xz\nfrom bzip2\n", await RunAsync(tag, "cat /x3/u /x4/v"));
+        await d.DockerAsync("rmi", tag);
+    }
+
+    [Fact]
     public async Task OwnersNamesAndArchivesFollowDocker()
     {
         var tag = "bcp-own-" + d.Tag;

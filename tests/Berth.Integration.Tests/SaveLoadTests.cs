@@ -72,6 +72,13 @@ public sealed class SaveLoadTests : IAsyncLifetime
         // From stdin, gzip-compressed, and once more: the image is there already, so only the name is (re)set.
         var again = await Ok(d.ShellAsync($"gzip -c {archive} | DOCKER_HOST={d.DockerHost} /usr/local/bin/docker load"), "docker load (gzip, stdin)");
         Assert.Equal("Loaded image: sl/img:1\n", again.Stdout);
+        // xz and bzip2 too, as dockerd loads them (docker save | xz is a common way to ship an image).
+        await Ok(Docker("rmi", "sl/img:1"), "docker rmi");
+        var xz = await Ok(d.ShellAsync($"xz -1 -c {archive} | DOCKER_HOST={d.DockerHost} /usr/local/bin/docker load"), "docker load (xz, stdin)");
+        Assert.Equal("Loaded image: sl/img:1\n", xz.Stdout);
+        Assert.Equal("saved-by-docker\n", (await Docker("run", "--rm", "sl/img:1", "cat", "/marker")).Stdout);
+        var bz = await Ok(d.ShellAsync($"bzip2 -c {archive} | DOCKER_HOST={d.DockerHost} /usr/local/bin/docker load"), "docker load (bzip2, stdin)");
+        Assert.Equal("Loaded image: sl/img:1\n", bz.Stdout);
     }
 
     [Fact]
