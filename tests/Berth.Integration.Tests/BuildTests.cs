@@ -84,6 +84,9 @@ public sealed class BuildTests(DaemonFixture d) : IClassFixture<DaemonFixture>
         Assert.DoesNotContain("<missing>", history);
         Assert.Equal(busybox, history[3]);
         Assert.Equal(history[1], (await d.DockerAsync("image", "inspect", "-f", "{{.Parent}}", tag)).Stdout.Trim());
+        // system df names the parent as the image list does.
+        var df = await d.ShellAsync($"curl -s --unix-socket {d.Socket} 'http://x/system/df?type=image'");
+        Assert.Contains($"\"ParentId\":\"{history[1]}\"", df.Stdout);
 
         // The steps' images are intermediate: listed with -a only, and neither dangling nor matched by dangling=false.
         var shown = (await d.DockerAsync("images", "-q", "--no-trunc")).Stdout;

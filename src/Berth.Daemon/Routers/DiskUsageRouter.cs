@@ -153,6 +153,7 @@ internal static class DiskUsageRouter
             .OrderByDescending(i => i.Created).Select(img => new ImageSummary
         {
             Id = img.Id,
+            ParentId = img.Parent ?? "",
             RepoTags = img.RepoTags,
             RepoDigests = img.RepoDigests,
             Created = img.Created?.ToUnixTimeSeconds() ?? 0,
