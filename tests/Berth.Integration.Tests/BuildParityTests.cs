@@ -7,6 +7,14 @@ namespace Berth.Integration.Tests;
 /// </summary>
 public sealed class BuildParityTests(DaemonFixture d) : IClassFixture<DaemonFixture>
 {
+    /// <summary>Builds <paramref name="dockerfile"/> (in a context of its own) with <paramref name="args"/>; the build must succeed.</summary>
+    private async Task<CommandResult> BuiltAsync(string dockerfile, params string[] args)
+    {
+        var b = await d.DockerBuildAsync(d.NewContext(("Dockerfile", dockerfile)), args);
+        Assert.True(b.ExitCode == 0, b.ToString() + d.DaemonLog);
+        return b;
+    }
+
     [Fact]
     public async Task ConfigAuthorHistoryAndOutputMatchDockers()
     {
@@ -58,15 +66,9 @@ public sealed class BuildParityTests(DaemonFixture d) : IClassFixture<DaemonFixt
         // dockerd's legacy builder merges the previous check's times and retries into a HEALTHCHECK that leaves them
         // unset, NONE included; a run with --health-cmd then takes them (probes every 1s, not the 30s default).
         var parent = "bp-hc-" + d.Tag;
-        var b = await d.DockerBuildAsync(d.NewContext(("Dockerfile",
-            "FROM busybox\nHEALTHCHECK --interval=1s --timeout=2s --start-period=3s --retries=2 CMD true\n")), "-t", parent);
-        Assert.True(b.ExitCode == 0, b.ToString());
-        var none = await d.DockerBuildAsync(d.NewContext(("Dockerfile",
-            $"FROM {parent}\nHEALTHCHECK NONE\n")), "-t", parent + "-none");
-        Assert.True(none.ExitCode == 0, none.ToString());
-        var other = await d.DockerBuildAsync(d.NewContext(("Dockerfile",
-            $"FROM {parent}\nHEALTHCHECK --retries=5 CMD false\n")), "-t", parent + "-other");
-        Assert.True(other.ExitCode == 0, other.ToString());
+        await BuiltAsync("FROM busybox\nHEALTHCHECK --interval=1s --timeout=2s --start-period=3s --retries=2 CMD true\n", "-t", parent);
+        await BuiltAsync($"FROM {parent}\nHEALTHCHECK NONE\n", "-t", parent + "-none");
+        await BuiltAsync($"FROM {parent}\nHEALTHCHECK --retries=5 CMD false\n", "-t", parent + "-other");
         var i = await d.DockerAsync("image", "inspect", "-f", "{{json .Config.Healthcheck}}", parent + "-none", parent + "-other");
         Assert.True(i.ExitCode == 0, i.ToString());
         Assert.Equal(
@@ -111,8 +113,7 @@ public sealed class BuildParityTests(DaemonFixture d) : IClassFixture<DaemonFixt
     {
         // dockerd puts the primary group in the supplementary list too: `id` shows groups=, in a RUN step as in a run.
         var tag = "bp-groups-" + d.Tag;
-        var b = await d.DockerBuildAsync(d.NewContext(("Dockerfile", "FROM busybox\nUSER nobody\nRUN id > /tmp/id\nUSER root\n")), "-t", tag);
-        Assert.True(b.ExitCode == 0, b.ToString());
+        await BuiltAsync("FROM busybox\nUSER nobody\nRUN id > /tmp/id\nUSER root\n", "-t", tag);
         Assert.Equal("uid=65534(nobody) gid=65534(nobody) groups=65534(nobody)\n", (await d.DockerAsync("run", "--rm", tag, "cat", "/tmp/id")).Stdout);
         Assert.Equal("uid=65534(nobody) gid=65534(nobody) groups=65534(nobody)\n", (await d.DockerAsync("run", "--rm", "--user", "nobody", "busybox", "id")).Stdout);
         Assert.Equal("uid=0(root) gid=0(root) groups=0(root)\n", (await d.DockerAsync("run", "--rm", "busybox", "id")).Stdout);
@@ -122,8 +123,7 @@ public sealed class BuildParityTests(DaemonFixture d) : IClassFixture<DaemonFixt
     public async Task ARunThatChangesNothingAddsNoLayer()
     {
         var tag = "bp-nolayer-" + d.Tag;
-        var b = await d.DockerBuildAsync(d.NewContext(("Dockerfile", "FROM busybox\nRUN true\nRUN touch /made\n")), "-t", tag);
-        Assert.True(b.ExitCode == 0, b.ToString());
+        await BuiltAsync("FROM busybox\nRUN true\nRUN touch /made\n", "-t", tag);
         // busybox's layer and the touch's: `RUN true` is a history entry of 0B and no layer, as dockerd builds it.
         Assert.Equal("2", (await d.DockerAsync("inspect", "-f", "{{len .RootFS.Layers}}", tag)).Stdout.Trim());
         var h = await d.DockerAsync("history", "--no-trunc", "--format", "{{.CreatedBy}}|{{.Size}}", tag);
