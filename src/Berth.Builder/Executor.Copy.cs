@@ -77,7 +77,7 @@ public sealed partial class Executor
                 }
                 if (add && (word.StartsWith("http://", StringComparison.OrdinalIgnoreCase) || word.StartsWith("https://", StringComparison.OrdinalIgnoreCase) || word.StartsWith("git@", StringComparison.Ordinal)))
                     throw run.Error(inst, $"ADD from a URL ({word}) is not supported by this builder");
-                if (from is null && ClimbsOut(word))
+                if (from is null && RootPath.ClimbsOut(word))
                     throw new BuildFailedException($"{inst.Keyword} failed: forbidden path outside the build context: {word} ()");
                 var cleaned = RootPath.Clean("/" + word);
                 if (word.IndexOfAny(['*', '?', '[']) >= 0)
@@ -169,18 +169,6 @@ public sealed partial class Executor
             fromRoot?.Dispose();
             if (fromContainer is not null) await fromContainer.DisposeAsync();
         }
-    }
-
-    private static bool ClimbsOut(string path)
-    {
-        int depth = 0;
-        foreach (var c in path.Split('/'))
-        {
-            if (c is "" or ".") continue;
-            depth += c == ".." ? -1 : 1;
-            if (depth < 0) return true;
-        }
-        return false;
     }
 
     /// <summary>Docker's trimming of a source path for its messages: one leading "/", then one leading "./".</summary>

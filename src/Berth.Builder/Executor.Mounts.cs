@@ -114,7 +114,7 @@ public sealed partial class Executor
     private static string ResolveSource(Run run, Instruction inst, RunMount m, string root, string what)
     {
         var source = m.Source ?? "/";
-        if (ClimbsOut(source)) throw run.Error(inst, $"--mount source {source} is outside the {what}");
+        if (RootPath.ClimbsOut(source)) throw run.Error(inst, $"--mount source {source} is outside the {what}");
         var parts = RootPath.ResolveIn(x => Join(root, x), RootPath.Clean("/" + source), followLast: true);
         var host = Join(root, parts);
         if (Fs.LStat(host) is null) throw run.Error(inst, $"--mount source {source} not found in the {what}");

@@ -172,10 +172,17 @@ public static class Compression
     {
         public override int Read(Span<byte> buffer)
         {
-            var rented = new byte[buffer.Length];
-            int n = inner.ReadAsync(rented).AsTask().GetAwaiter().GetResult();
-            rented.AsSpan(0, n).CopyTo(buffer);
-            return n;
+            var rented = System.Buffers.ArrayPool<byte>.Shared.Rent(buffer.Length);
+            try
+            {
+                int n = inner.ReadAsync(rented.AsMemory(0, buffer.Length)).AsTask().GetAwaiter().GetResult();
+                rented.AsSpan(0, n).CopyTo(buffer);
+                return n;
+            }
+            finally
+            {
+                System.Buffers.ArrayPool<byte>.Shared.Return(rented);
+            }
         }
 
         public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>

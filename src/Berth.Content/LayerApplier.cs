@@ -89,7 +89,7 @@ public static class LayerApplier
             while (NextEntry(reader, () => hashing.Length, dataEnd) is { } entry)
             {
                 // The reader stops at the start of the entry's data: where it ends tells a missing padding from a cut.
-                dataEnd = hashing.Length + (entry.EntryType is TarEntryType.RegularFile or TarEntryType.V7RegularFile ? entry.Length : 0);
+                dataEnd = hashing.Length + (entry.EntryType is TarEntryType.RegularFile or TarEntryType.V7RegularFile or TarEntryType.ContiguousFile ? entry.Length : 0);
                 ct.ThrowIfCancellationRequested();
                 state.Apply(entry);
             }

@@ -13,6 +13,22 @@ public static class RootPath
     private const int MaxSymlinks = 255;
 
     /// <summary>
+    /// Whether the <c>..</c> of <paramref name="path"/> climb above where it starts (<c>../x</c>, <c>a/../../x</c>),
+    /// read lexically, slashes at the start counting for nothing.
+    /// </summary>
+    public static bool ClimbsOut(string path)
+    {
+        int depth = 0;
+        foreach (var c in path.Split('/'))
+        {
+            if (c is "" or ".") continue;
+            depth += c == ".." ? -1 : 1;
+            if (depth < 0) return true;
+        }
+        return false;
+    }
+
+    /// <summary>
     /// Cleans an archive member name into root-relative components. An absolute name is taken as relative to the
     /// root (its <c>..</c> stop at the root, as in <c>filepath.Clean("/"+p)</c>); a relative name whose <c>..</c>
     /// climbs above the root is an attempted breakout and is rejected, like Docker does.

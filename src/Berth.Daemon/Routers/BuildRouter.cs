@@ -69,8 +69,10 @@ internal static class BuildRouter
         };
         // As dockerd: squash needs its experimental mode, which Berth does not have; a platform must parse.
         if (q.QueryBool("squash")) throw BerthException.Invalid("squash is only supported with experimental mode");
-        // dockerd joins the name to the context's root: one that climbs out of it is refused, not clamped.
-        if (ClimbsOut(options.Dockerfile)) throw BerthException.Invalid($"forbidden path outside the build context: {options.Dockerfile}");
+        // dockerd joins the name to the context's root: a relative one that climbs out of it is refused, not clamped
+        // (an absolute one's ".." stop at the root).
+        if (!options.Dockerfile.StartsWith('/') && Content.RootPath.ClimbsOut(options.Dockerfile))
+            throw BerthException.Invalid($"forbidden path outside the build context: {options.Dockerfile}");
         if (options.Platform is { } platform) Content.Platforms.Parse(platform);
         if (q.QueryString("isolation") is { } iso && iso != "default") throw BerthException.Invalid($"Unsupported isolation: \"{iso}\"");
         if (q.Query["securityopt"].Any(o => !string.IsNullOrEmpty(o)))
@@ -184,19 +186,6 @@ internal static class BuildRouter
             context?.Dispose();
             File.Delete(spool);
         }
-    }
-
-    /// <summary>Whether <paramref name="path"/>, joined to a root, lands above it (<c>../Dockerfile</c>, <c>a/../../x</c>).</summary>
-    private static bool ClimbsOut(string path)
-    {
-        if (path.StartsWith('/')) return false;
-        int depth = 0;
-        foreach (var part in path.Split('/'))
-        {
-            if (part == "..") { if (--depth < 0) return true; }
-            else if (part is not ("" or ".")) depth++;
-        }
-        return false;
     }
 
     /// <summary><c>ulimits</c>: a JSON array of <c>{"Name","Soft","Hard"}</c>, as the docker CLI sends <c>--ulimit</c>.</summary>
