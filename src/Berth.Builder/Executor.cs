@@ -465,8 +465,9 @@ public sealed partial class Executor(IBuildImages images, IBuildContainers conta
                 }
             case "CMD":
                 {
-                    var cmd = inst.Json ?? (inst.Args.Length == 0 ? [] : [.. c.Shell ?? DefaultShell, inst.Args]);
-                    c = c with { Cmd = cmd };
+                    // As dockerd's legacy builder: `CMD []` clears the command, a bare `CMD` leaves the shell alone.
+                    IReadOnlyList<string> cmd = inst.Json ?? (inst.Args.Length == 0 ? [.. c.Shell ?? DefaultShell] : [.. c.Shell ?? DefaultShell, inst.Args]);
+                    c = c with { Cmd = cmd.Count == 0 ? null : cmd };
                     st.CmdSetHere = true;
                     shown = "CMD " + Show(cmd);
                     break;

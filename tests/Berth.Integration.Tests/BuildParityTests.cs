@@ -168,4 +168,15 @@ public sealed class BuildParityTests(DaemonFixture d) : IClassFixture<DaemonFixt
         var again = await d.DockerBuildAsync(dir, "-t", tag, "--label", "b=2", "--label", "a=1");
         Assert.Equal(3, again.Stdout.Split(" ---> Using cache").Length - 1);
     }
+
+    [Fact]
+    public async Task AnEmptyCmdClearsTheCommand_ABareOneLeavesTheShell()
+    {
+        // What dockerd's legacy builder stores: `CMD []` is no command at all, `CMD` alone the shell with nothing to run.
+        var tag = "bp-cmd-" + d.Tag;
+        await BuiltAsync("FROM busybox\nCMD []\n", "-t", tag + "-empty");
+        await BuiltAsync("FROM busybox\nCMD\n", "-t", tag + "-bare");
+        var i = await d.DockerAsync("image", "inspect", "-f", "{{json .Config.Cmd}}", tag + "-empty", tag + "-bare");
+        Assert.Equal("null\n[\"/bin/sh\",\"-c\"]\n", i.Stdout);
+    }
 }
