@@ -95,7 +95,7 @@ internal sealed class ContainerFiles(ContainerService containers, string spoolDi
     }
 
     /// <summary>
-    /// PUT /containers/{id}/archive: extracts the (plain or gzip) tar in <paramref name="archive"/> into the directory
+    /// PUT /containers/{id}/archive: extracts the tar (plain, or gzip, zstd, xz or bzip2) in <paramref name="archive"/> into the directory
     /// <paramref name="path"/>, confined to it. A body that is not a tar archive is refused before anything is written.
     /// </summary>
     public async Task ExtractAsync(string idOrName, string path, Stream archive, bool copyUidGid, bool noOverwriteDirNonDir, CancellationToken ct)

@@ -34,7 +34,7 @@ internal static class HttpJson
         if (body.IsEmpty) return null;
         try
         {
-            return JsonSerializer.Deserialize(body, type);
+            return JsonSerializer.Deserialize(body, Wire.ForReading(type));
         }
         catch (JsonException e)
         {
